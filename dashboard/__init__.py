@@ -1,0 +1,1 @@
+"""Streamlit dashboard; reads the database through sqrtwatch.db queries only."""

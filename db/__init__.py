@@ -1,0 +1,1 @@
+"""Results database: schema, ingestion, queries, regression detection (no Streamlit here)."""

@@ -1,0 +1,1 @@
+"""Exact, bit-for-bit accuracy checks of square-root implementations."""
