@@ -1,0 +1,50 @@
+"""Fixtures shared across test modules: a tiny real asv run, database URLs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Benchmarks selected for the tiny real asv pass that end-to-end tests share.
+# Keep it to a few seconds of the quick profile, with at least one skipped cell.
+TINY_BENCH = [r"bench_throughput\.TimeSqrt\.time_sqrt"]
+
+
+def run_sqrtwatch(*args: str, cwd: Path = REPO_ROOT, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real ``sqrtwatch`` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "sqrtwatch", *args], cwd=cwd, check=check, text=True, capture_output=True, **kwargs
+    )
+
+
+@pytest.fixture(scope="session")
+def asv_results(tmp_path_factory) -> Path:
+    """A real asv results directory from one quick pass of a few benchmarks on this machine."""
+    results = tmp_path_factory.mktemp("asv") / "results"
+    bench_args = [arg for pattern in TINY_BENCH for arg in ("--bench", pattern)]
+    run_sqrtwatch("run", "--quick", "--results", str(results), *bench_args)
+    return results
+
+
+@pytest.fixture
+def asv_results_copy(asv_results, tmp_path) -> Path:
+    """A private copy of :func:`asv_results` that a test may modify."""
+    return Path(shutil.copytree(asv_results, tmp_path / "results"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """URL of a fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 'sqrtwatch.db'}"
+
+
+def postgres_admin_url() -> str | None:
+    """PostgreSQL server for the tests, from SQRTWATCH_TEST_POSTGRES_URL (CI sets it)."""
+    return os.environ.get("SQRTWATCH_TEST_POSTGRES_URL")
