@@ -17,6 +17,9 @@ from pathlib import Path
 from sqrtwatch.context import collect_context, context_path, write_context
 
 PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
+# The accuracy suite writes its rich detail (worst inputs, special values,
+# fingerprints) as JSON files into this directory; they go into the context file.
+DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
 
 
 class RunError(RuntimeError):
@@ -89,8 +92,13 @@ def run_suites(results_dir: Path, quick: bool, bench: list[str], torch_versions:
     machine = machine_name()
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-asv-") as tmp:
         config_path = write_run_config(checkout, results_dir, Path(tmp) / "asv.conf.json")
-        _run_asv(checkout, config_path, machine, commit, quick, bench, torch_versions)
-    written = record_contexts(results_dir, machine, commit, profile="quick" if quick else "full")
+        detail_dir = Path(tmp) / "detail"
+        detail_dir.mkdir()
+        _run_asv(checkout, config_path, detail_dir, machine, commit, quick, bench, torch_versions)
+        accuracy = load_accuracy_details(detail_dir)
+    written = record_contexts(
+        results_dir, machine, commit, profile="quick" if quick else "full", accuracy=accuracy
+    )
     if not written:
         raise RunError(f"asv wrote no results for commit {commit[:8]} under {results_dir / machine}")
     for path in written:
@@ -100,6 +108,7 @@ def run_suites(results_dir: Path, quick: bool, bench: list[str], torch_versions:
 def _run_asv(
     checkout: Checkout,
     config_path: Path,
+    detail_dir: Path,
     machine: str,
     commit: str,
     quick: bool,
@@ -109,6 +118,7 @@ def _run_asv(
 
     env = dict(os.environ)
     env[PROFILE_ENV_VAR] = "quick" if quick else "full"
+    env[DETAIL_ENV_VAR] = str(detail_dir)
 
     _asv(["machine", "--yes", "--config", str(config_path), "--machine", machine], checkout.root, env)
     if torch_versions:
@@ -133,9 +143,22 @@ def _run_asv(
     _asv(args, checkout.root, env)
 
 
-def record_contexts(results_dir: Path, machine: str, commit: str, profile: str) -> list[Path]:
+def load_accuracy_details(detail_dir: Path) -> list[dict]:
+    """The accuracy reports the suite left in ``detail_dir``, in a stable order."""
+    details = []
+    for path in sorted(detail_dir.glob("*.json")):
+        try:
+            details.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"{path}: unreadable accuracy detail: {exc}") from exc
+    return details
+
+
+def record_contexts(
+    results_dir: Path, machine: str, commit: str, profile: str, accuracy: list[dict]
+) -> list[Path]:
     """Write the context of this environment beside each results file of ``commit``."""
-    context = collect_context() | {"profile": profile, "sqrtwatch_commit": commit}
+    context = collect_context() | {"profile": profile, "sqrtwatch_commit": commit, "accuracy": accuracy}
     written = []
     for results_file in sorted((results_dir / machine).glob(f"{commit[:8]}-*.json")):
         path = context_path(results_dir, machine, results_file.stem)
