@@ -1,0 +1,69 @@
+"""``sqrtwatch dashboard``: serve the Streamlit app on a database.
+
+The app runs in its own ``streamlit run`` process; the database URL and the
+read-only switch reach it through the environment, so one code path serves
+``make demo``, CI and a public deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+APP_PATH = Path(__file__).resolve().parent / "app.py"
+DB_ENV_VAR = "SQRTWATCH_DB"
+READ_ONLY_ENV_VAR = "SQRTWATCH_READ_ONLY"
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def read_only_from_env(environ: dict[str, str] | None = None) -> bool:
+    """Whether SQRTWATCH_READ_ONLY asks for a read-only dashboard (1/true/yes/on)."""
+    value = (environ if environ is not None else os.environ).get(READ_ONLY_ENV_VAR, "")
+    return value.strip().lower() in _TRUE_WORDS
+
+
+def streamlit_command(port: int, address: str = "localhost") -> list[str]:
+    """The ``streamlit run`` command line: headless, no usage statistics, no browser."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_PATH),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.runOnSave",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+
+
+def serve(db_url: str, port: int, read_only: bool | None = None, address: str = "localhost") -> None:
+    """Run the dashboard on ``db_url`` until interrupted; print its URL first.
+
+    ``read_only=None`` takes the value from SQRTWATCH_READ_ONLY (default: read-write).
+    """
+    if read_only is None:
+        read_only = read_only_from_env()
+    env = dict(os.environ)
+    env[DB_ENV_VAR] = db_url
+    env[READ_ONLY_ENV_VAR] = "1" if read_only else "0"
+    mode = "read-only" if read_only else "read-write"
+    print(f"sqrtwatch dashboard ({mode}) on {db_url}: http://{address}:{port}", flush=True)
+    process = subprocess.Popen(streamlit_command(port, address), env=env)
+    try:
+        returncode = process.wait()
+    except KeyboardInterrupt:
+        # Streamlit shuts down cleanly on SIGINT, which the terminal already sent it.
+        returncode = process.wait()
+    if returncode not in (0, -2, 130):
+        raise SystemExit(f"streamlit exited with status {returncode}")
