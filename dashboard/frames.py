@@ -1,0 +1,210 @@
+"""Pure pandas shaping between the stored rows and the figures (no Streamlit, no database).
+
+Benchmarks are recognised by name, unit and parameter names (see :func:`classify`),
+so that a renamed class or a new dtype needs no dashboard change.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+# What the suites measure, recognised from the stored benchmark catalog.
+KIND_TIME = "time"  # seconds per torch.sqrt call, over a size sweep
+KIND_COPY_TIME = "copy time"  # seconds per same-run copy of the same bytes (the roofline)
+KIND_GBPS = "GB/s"
+KIND_ROOFLINE = "fraction of roofline"
+KIND_ALTERNATIVE = "alternative"  # time of NumPy / torch.compile / rsqrt variants
+KIND_TRANSFER = "with transfers"  # time including host <-> device copies
+KIND_ACCURACY = "accuracy"
+UNQUOTE = re.compile(r"^'(.*)'$")
+
+
+def unquote(value: str) -> str:
+    """An asv parameter repr without its quotes: ``'float32'`` -> ``float32``."""
+    match = UNQUOTE.match(str(value))
+    return match.group(1) if match else str(value)
+
+
+def classify(benchmark: str, unit: str | None, param_names: set[str]) -> str | None:
+    """The kind of measurement a stored benchmark holds, or None if the dashboard has no use for it."""
+    name = benchmark.lower()
+    unit = (unit or "").lower()
+    if "impl" in param_names and unit in ("ulp", "count", "fraction"):
+        return KIND_ACCURACY
+    if "size" not in param_names:
+        return None
+    if "copy" in name.rsplit(".", 1)[-1] or ".timecopy" in name or "roofline" in name and unit == "seconds":
+        return KIND_COPY_TIME if unit == "seconds" else None
+    if "roofline" in name or unit == "fraction":
+        return KIND_ROOFLINE
+    if unit in ("gb/s", "gbps"):
+        return KIND_GBPS
+    if unit == "seconds":
+        if "transfer" in name:
+            return KIND_TRANSFER
+        if re.search(r"numpy|compile|rsqrt|altern", name):
+            return KIND_ALTERNATIVE
+        return KIND_TIME
+    return None
+
+
+def with_param_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Add one unquoted column per parameter name (missing -> empty string)."""
+    for name in names:
+        frame[name] = [unquote(params.get(name, "")) for params in frame["param_dict"]]
+    return frame
+
+
+def catalog_kinds(catalog: pd.DataFrame) -> pd.DataFrame:
+    """The catalog with a ``kind`` column (rows the dashboard cannot use dropped)."""
+    kinds = [
+        classify(benchmark, unit, set(params))
+        for benchmark, unit, params in zip(catalog["benchmark"], catalog["unit"], catalog["param_dict"])
+    ]
+    return catalog.assign(kind=kinds).dropna(subset=["kind"])
+
+
+def benchmarks_of(catalog: pd.DataFrame, kind: str) -> tuple[str, ...]:
+    """Names of the stored benchmarks of one kind."""
+    kinds = catalog_kinds(catalog)
+    return tuple(sorted(kinds.loc[kinds["kind"] == kind, "benchmark"].unique()))
+
+
+def headline(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the headline cell per (device, dtype): the largest size, then asv's first params.
+
+    Large sizes are where throughput meets the memory roofline, which makes them
+    the number worth watching; other parameters take their first declared value.
+    """
+    if frame.empty:
+        return frame
+    frame = frame.assign(_size=pd.to_numeric(frame["size"], errors="coerce"))
+    best = frame.sort_values(["_size", "param_index"], ascending=[False, True]).drop_duplicates(["device", "dtype"])
+    keep = set(best["params"])
+    return frame[frame["params"].isin(keep)].drop(columns="_size")
+
+
+def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The newest run per machine and torch version (by commit date, then ingest)."""
+    if runs.empty:
+        return runs
+    latest = runs.sort_values(["commit_date", "run_id"]).groupby(["machine", "torch_version"], dropna=False).tail(1)
+    table = latest[["machine", "torch_version", "build_variant", "cpu_isa", "commit_hash", "commit_date", "ingested_at"]]
+    return table.assign(commit_hash=table["commit_hash"].str[:8]).sort_values(["machine", "torch_version"])
+
+
+def key_series(values: pd.DataFrame, kind_of: dict[str, str], machine: str) -> pd.DataFrame:
+    """Headline GB/s and roofline-fraction series on one machine: metric, device, dtype, commit_date, value."""
+    if values.empty:
+        return pd.DataFrame(columns=["metric", "device", "dtype", "commit_date", "value"])
+    frame = values[(values["machine"] == machine) & (values["status"] == "ok")]
+    frame = headline(frame)
+    frame = frame.assign(metric=frame["benchmark"].map(kind_of))
+    return frame.groupby(["metric", "device", "dtype", "commit_date"], as_index=False)["value"].median()
+
+
+def accuracy_status(mismatches: float, max_ulp: float) -> str:
+    """correctly rounded (no mismatch), faithful (within 1 ulp) or worse."""
+    if pd.isna(mismatches):
+        return "no data"
+    if mismatches == 0:
+        return "correctly rounded"
+    if pd.notna(max_ulp) and max_ulp <= 1:
+        return "faithful"
+    return "worse"
+
+
+_STATUS_RANK = {"correctly rounded": 0, "faithful": 1, "worse": 2, "no data": -1}
+
+
+def accuracy_grid(accuracy: pd.DataFrame, impl: str = "torch.sqrt") -> pd.DataFrame:
+    """Status per dtype and device: the worst over machines of each machine's latest report."""
+    columns = ["dtype", "device", "status", "detail"]
+    frame = accuracy[accuracy["impl"] == impl] if not accuracy.empty else accuracy
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    latest = frame.sort_values(["commit_date", "run_id"]).groupby(["machine", "dtype", "device"]).tail(1)
+    latest = latest.assign(status=[accuracy_status(m, u) for m, u in zip(latest["mismatches"], latest["max_ulp"])])
+    latest = latest.assign(rank=latest["status"].map(_STATUS_RANK))
+    rows = []
+    for (dtype, device), group in latest.groupby(["dtype", "device"]):
+        worst = group.sort_values("rank").iloc[-1]
+        detail = "<br>".join(
+            f"{row.machine} (torch {row.torch_version}): {int(row.mismatches)} mismatches, max {row.max_ulp:.3g} ulp"
+            for row in group.itertuples()
+            if pd.notna(row.mismatches)
+        )
+        rows.append({"dtype": dtype, "device": device, "status": worst["status"], "detail": detail})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def trend_series(values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Points of a trend chart: label (machine), ``x``, value, low, high and hover fields.
+
+    ``band`` is ``ci`` (asv's 99 % confidence interval) or ``iqr``. With ``divide_by``
+    (same-run copy times: run_id, value), values and band are divided by the copy of
+    the same run, which normalizes away the machine's speed. Over torch versions the
+    points of one version are summarized by their median.
+    """
+    low_col, high_col = ("ci_99_a", "ci_99_b") if band == "ci" else ("q_25", "q_75")
+    frame = values[values["status"] == "ok"].copy()
+    frame["low"], frame["high"] = frame[low_col], frame[high_col]
+    if divide_by is not None:
+        copy = divide_by.drop_duplicates("run_id").set_index("run_id")["value"]
+        factor = frame["run_id"].map(copy)
+        frame = frame[factor.notna() & (factor > 0)]
+        factor = factor[frame.index]
+        for column in ("value", "low", "high"):
+            frame[column] = frame[column] / factor
+    frame["label"] = frame["machine"]
+    frame["commit_hash"] = frame["commit_hash"].str[:8]
+    if x == "torch_version":
+        frame = frame.dropna(subset=["torch_version"])
+        grouped = frame.groupby(["label", "torch_version"], as_index=False)
+        frame = grouped.agg(
+            value=("value", "median"),
+            low=("low", "median"),
+            high=("high", "median"),
+            commit_hash=("commit_hash", lambda hashes: ", ".join(sorted(set(hashes)))),
+            machine=("machine", "first"),
+            n_samples=("n_samples", "sum"),
+            commit_date=("commit_date", "max"),
+        )
+        frame = frame.iloc[_version_order(frame["torch_version"])]
+    return frame[["label", x, "value", "low", "high", "commit_hash", "torch_version", "machine", "n_samples"]]
+
+
+def _version_key(version: str) -> tuple:
+    parts = re.split(r"[.+]", str(version))
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
+
+
+def _version_order(versions: pd.Series) -> np.ndarray:
+    return np.argsort([_version_key(version) for version in versions], kind="stable")
+
+
+def sort_versions(versions) -> list[str]:
+    """torch versions in release order (2.9 before 2.10)."""
+    return sorted({str(version) for version in versions if pd.notna(version)}, key=_version_key)
+
+
+def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Alert markers placed on the series point of their first changed commit."""
+    columns = [x, "value", "kind", "text"]
+    if alerts.empty or series.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for alert in alerts.itertuples():
+        points = series[(series["machine"] == alert.machine) & (series["commit_hash"].str.startswith(alert.commit_after[:8]))]
+        if x == "torch_version":
+            points = series[(series["machine"] == alert.machine) & series["commit_hash"].str.contains(alert.commit_after[:8])]
+        if points.empty:
+            continue
+        point = points.iloc[0]
+        ratio = f"{alert.ratio:.3f}x" if pd.notna(alert.ratio) else "n/a"
+        text = f"#{alert.id} {alert.kind} ({alert.status}) at {alert.commit_after[:8]}: {ratio}"
+        rows.append({x: point[x], "value": point["value"], "kind": alert.kind, "text": text})
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,190 @@
+"""Read queries for the dashboard and reports: plain arguments in, pandas DataFrames out.
+
+The caller owns the session. Dates stay as asv writes them (ms since the epoch);
+``params`` stays canonical JSON text (see :func:`sqrtwatch.db.models.params_key`),
+so callers parse each distinct combination once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sqrtwatch.db.models import (
+    AccuracyResult,
+    Alert,
+    Benchmark,
+    Environment,
+    IngestedFile,
+    Machine,
+    ResultValue,
+    Revision,
+    Run,
+)
+
+RUN_COLUMNS = (
+    Run.id.label("run_id"),
+    Machine.name.label("machine"),
+    Environment.name.label("env_name"),
+    Revision.commit_hash,
+    Revision.date.label("commit_date"),
+    Run.torch_version,
+    Run.build_variant,
+    Run.cpu_isa,
+    Run.threads,
+)
+
+VALUE_COLUMNS = (
+    Benchmark.name.label("benchmark"),
+    Benchmark.unit,
+    ResultValue.params,
+    ResultValue.param_index,
+    ResultValue.status,
+    ResultValue.value,
+    ResultValue.ci_99_a,
+    ResultValue.ci_99_b,
+    ResultValue.q_25,
+    ResultValue.q_75,
+    ResultValue.n_samples,
+)
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """Markers that change whenever results are ingested or alerts change (cache keys)."""
+
+    results: str
+    alerts: str
+
+
+def _frame(session: Session, statement, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    result = session.execute(statement)
+    return pd.DataFrame.from_records(list(result), columns=list(columns or result.keys()))
+
+
+def _join_runs(statement):
+    return (
+        statement.join(Machine, Machine.id == Run.machine_id)
+        .join(Environment, Environment.id == Run.environment_id)
+        .join(Revision, Revision.id == Run.revision_id)
+    )
+
+
+def data_version(session: Session) -> DataVersion:
+    """Cheap markers of the last ingest and the last alert change."""
+    runs = session.execute(
+        select(func.count(Run.id), func.max(Run.id), func.max(IngestedFile.ingested_at)).select_from(Run).outerjoin(
+            IngestedFile, IngestedFile.run_id == Run.id
+        )
+    ).one()
+    alerts = session.execute(
+        select(
+            func.count(Alert.id),
+            func.max(Alert.id),
+            func.max(Alert.detected_at),
+            func.max(Alert.triaged_at),
+            func.max(Alert.resolved_at),
+        )
+    ).one()
+    return DataVersion(results="/".join(map(str, runs)), alerts="/".join(map(str, alerts)))
+
+
+def count_runs(session: Session) -> int:
+    """How many runs (asv results files) the database holds."""
+    return session.scalar(select(func.count(Run.id))) or 0
+
+
+def runs(session: Session) -> pd.DataFrame:
+    """Every run with its machine, environment, commit and torch build, oldest commit first."""
+    statement = _join_runs(select(*RUN_COLUMNS, Run.profile, Run.ingested_at).select_from(Run)).order_by(
+        Revision.date, Run.id
+    )
+    return _frame(session, statement)
+
+
+def benchmark_params(session: Session) -> pd.DataFrame:
+    """Each (benchmark, unit, params) combination stored: its asv position and how many values it has."""
+    statement = (
+        select(
+            Benchmark.name.label("benchmark"),
+            Benchmark.unit,
+            ResultValue.params,
+            func.min(ResultValue.param_index).label("param_index"),
+            func.count().label("values"),
+        )
+        .select_from(ResultValue)
+        .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
+        .group_by(Benchmark.name, Benchmark.unit, ResultValue.params)
+        .order_by(Benchmark.name, ResultValue.params)
+    )
+    return _frame(session, statement)
+
+
+def values(
+    session: Session,
+    benchmarks: Sequence[str],
+    params: str | None = None,
+    machine: str | None = None,
+    run_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Stored values of the named benchmarks (every version), one row per value with its run.
+
+    ``params`` (canonical JSON), ``machine`` and ``run_ids`` narrow the selection.
+    """
+    statement = _join_runs(
+        select(*RUN_COLUMNS, *VALUE_COLUMNS)
+        .select_from(ResultValue)
+        .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
+        .join(Run, Run.id == ResultValue.run_id)
+    ).where(Benchmark.name.in_(list(benchmarks)))
+    if params is not None:
+        statement = statement.where(ResultValue.params == params)
+    if machine is not None:
+        statement = statement.where(Machine.name == machine)
+    if run_ids is not None:
+        statement = statement.where(Run.id.in_(list(run_ids)))
+    return _frame(session, statement.order_by(Revision.date, Run.id))
+
+
+def series(session: Session, benchmark: str, params: str, machine: str | None = None) -> pd.DataFrame:
+    """One benchmark at one parameter combination over every run (oldest commit first)."""
+    return values(session, [benchmark], params=params, machine=machine)
+
+
+def accuracy_results(session: Session) -> pd.DataFrame:
+    """Every stored accuracy report with its run, oldest commit first."""
+    statement = _join_runs(
+        select(
+            *RUN_COLUMNS[:5],
+            AccuracyResult.torch_version,
+            Run.cpu_isa,
+            AccuracyResult.impl,
+            AccuracyResult.dtype,
+            AccuracyResult.device,
+            AccuracyResult.mode,
+            AccuracyResult.inputs_tested,
+            AccuracyResult.mismatches,
+            AccuracyResult.mismatch_fraction,
+            AccuracyResult.max_ulp,
+            AccuracyResult.mean_ulp,
+            AccuracyResult.worst_input_bits,
+            AccuracyResult.special_tested,
+            AccuracyResult.special_failed,
+            AccuracyResult.detail,
+        )
+        .select_from(AccuracyResult)
+        .join(Run, Run.id == AccuracyResult.run_id)
+    ).order_by(Revision.date, Run.id)
+    return _frame(session, statement)
+
+
+def alerts(session: Session, status: str = "all") -> pd.DataFrame:
+    """Alerts with their triage state, newest first; ``status`` is active/acknowledged/dismissed/all."""
+    statement = select(Alert.__table__).order_by(Alert.detected_at.desc(), Alert.id.desc())
+    if status != "all":
+        statement = statement.where(Alert.status == status)
+    return _frame(session, statement)
