@@ -284,7 +284,9 @@ class IngestedFile(Base):
     id: Mapped[IntPk]
     # Relative to the results directory: "<machine>/<commit>-<env>.json", as asv names it.
     path: Mapped[str] = mapped_column(String(1000), unique=True)
-    # Size and mtime of the results file and of its context file.
-    signature: Mapped[str] = mapped_column(String(255))
+    # Size and mtime of the results file and of its context file: the cheap check.
+    stat_signature: Mapped[str] = mapped_column(String(255))
+    # sha256 of both files' bytes: the check when a copy changed the mtimes only.
+    content_hash: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     ingested_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -1,0 +1,432 @@
+"""Parse asv results files (format 2 and legacy format 1) into plain, validated records.
+
+Follows asv's own reader (``asv/results.py``: ``Results.load``, ``update_to_2``,
+``_compatible_results``) but never raises anything except
+:class:`ResultsFormatError`, whose message says what is wrong, so that a bad
+file is reported and skipped, not a traceback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqrtwatch.db.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED
+
+SUPPORTED_VERSIONS = (1, 2)
+# Column sizes of the schema (db/models.py); longer strings are a format error.
+MAX_NAME = 1000
+MAX_MACHINE = 255
+MAX_COMMIT = 64
+MAX_VERSION = 255
+INT64_MAX = 2**63 - 1
+# More parameter combinations than any real suite has: a corrupt file, not data.
+MAX_COMBINATIONS = 1_000_000
+
+# asv's name prefixes -> (benchmark type, unit), for benchmarks not in benchmarks.json.
+_TYPE_BY_PREFIX = {
+    "time_": ("time", "seconds"),
+    "timeraw_": ("time", "seconds"),
+    "mem_": ("memory", "bytes"),
+    "peakmem_": ("peakmemory", "bytes"),
+    "track_": ("track", None),
+}
+
+
+class ResultsFormatError(ValueError):
+    """A results, benchmarks or machine file that cannot be read; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteBenchmark:
+    """What benchmarks.json says about one benchmark."""
+
+    name: str
+    type: str | None
+    unit: str | None
+    param_names: list[str]
+    version: str | None
+    source_hash: str | None
+
+
+@dataclass(slots=True)
+class ParsedValue:
+    """One result value: a benchmark at one parameter combination."""
+
+    benchmark: str
+    version: str | None
+    params: dict[str, str]
+    param_index: int
+    status: str
+    value: float | None
+    ci_99_a: float | None
+    ci_99_b: float | None
+    q_25: float | None
+    q_75: float | None
+    number: int | None
+    repeat: int | None
+    n_samples: int | None
+    samples: list | None
+    started_at: int | None
+    duration: float | None
+
+
+@dataclass
+class ParsedResults:
+    """One asv results file: who ran what where, and every value in it."""
+
+    machine: str
+    commit_hash: str
+    date: int | None
+    env_name: str
+    python: str | None
+    requirements: Any
+    env_vars: Any
+    machine_params: dict[str, Any]
+    durations: Any
+    values: list[ParsedValue] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- primitives
+
+
+def load_json_file(path: Path) -> Any:
+    """The JSON in ``path``; an unreadable file is a :class:`ResultsFormatError` too."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ResultsFormatError(f"cannot read: {exc.strerror or exc}") from exc
+    return load_json_bytes(raw)
+
+
+def load_json_bytes(raw: bytes) -> Any:
+    """The JSON in ``raw`` (asv writes NaN and Infinity, which Python accepts)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ResultsFormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise ResultsFormatError(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ResultsFormatError("invalid JSON: nested too deeply") from exc
+
+
+def text(value: Any, what: str, max_len: int = MAX_NAME, optional: bool = False) -> str | None:
+    """``value`` as a string that every database can store, or a format error."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ResultsFormatError(f"{what} should be a string, not {_kind(value)}")
+    if len(value) > max_len:
+        raise ResultsFormatError(f"{what} is longer than {max_len} characters")
+    if "\x00" in value:
+        raise ResultsFormatError(f"{what} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ResultsFormatError(f"{what} is not valid Unicode ({exc.reason})") from exc
+    return value
+
+
+def number(value: Any, what: str) -> float | None:
+    """A float statistic; NaN (asv's "not available") becomes None, infinities stay."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ResultsFormatError(f"{what} should be a number, not {_kind(value)}")
+    try:
+        result = float(value)
+    except OverflowError as exc:
+        raise ResultsFormatError(f"{what} is too large for a float: {_short(value)}") from exc
+    return None if math.isnan(result) else result
+
+
+def integer(value: Any, what: str) -> int | None:
+    """A 64-bit integer (asv writes counts as ints; old files sometimes as floats)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ResultsFormatError(f"{what} should be an integer, not {_kind(value)}")
+    if abs(value) > INT64_MAX:
+        raise ResultsFormatError(f"{what} does not fit 64 bits: {_short(value)}")
+    return value
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with non-finite floats as the strings "NaN", "inf", "-inf" (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list):
+        return [strict_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _mapping(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ResultsFormatError(f"{what} should be an object, not {_kind(value)}")
+    return value
+
+
+def _list(value: Any, what: str) -> list:
+    if not isinstance(value, list):
+        raise ResultsFormatError(f"{what} should be a list, not {_kind(value)}")
+    return value
+
+
+# ---------------------------------------------------------------- side files
+
+
+def parse_benchmarks_json(data: Any) -> dict[str, SuiteBenchmark]:
+    """The suite described by asv's benchmarks.json."""
+    import hashlib
+
+    suite = {}
+    for name, info in _mapping(data, "benchmarks.json").items():
+        if name == "version":
+            continue
+        where = f"benchmark {name!r}"
+        text(name, "benchmark name")
+        info = _mapping(info, where)
+        param_names = [text(p, f"{where} param_names entry") for p in _list(info.get("param_names", []), f"{where} param_names")]
+        code = info.get("code")
+        suite[name] = SuiteBenchmark(
+            name=name,
+            type=text(info.get("type"), f"{where} type", 32, optional=True),
+            unit=text(info.get("unit"), f"{where} unit", 64, optional=True),
+            param_names=param_names,
+            version=text(info.get("version"), f"{where} version", MAX_VERSION, optional=True),
+            source_hash=hashlib.sha256(code.encode("utf-8", "replace")).hexdigest() if isinstance(code, str) else None,
+        )
+    return suite
+
+
+def parse_machine_json(data: Any) -> dict[str, str | None]:
+    """asv's machine.json (minimal files hold little more than the name)."""
+    data = _mapping(data, "machine.json")
+    fields = {key: data.get(key) for key in ("machine", "arch", "cpu", "num_cpu", "os", "ram")}
+    return {key: None if value is None else text(str(value), f"machine.json {key}", MAX_NAME) for key, value in fields.items()}
+
+
+def default_type_and_unit(name: str) -> tuple[str | None, str | None]:
+    """asv's benchmark type and unit implied by the name's last part (time_, mem_, ...)."""
+    last = name.rsplit(".", 1)[-1]
+    for prefix, type_and_unit in _TYPE_BY_PREFIX.items():
+        if last.startswith(prefix):
+            return type_and_unit
+    return None, None
+
+
+def param_names_for(name: str, count: int, suite: dict[str, SuiteBenchmark]) -> list[str]:
+    """The parameter names from benchmarks.json, else asv's defaults param1, param2, ..."""
+    known = suite.get(name)
+    if known is not None and len(known.param_names) == count:
+        return known.param_names
+    return [f"param{i + 1}" for i in range(count)]
+
+
+# ---------------------------------------------------------------- results files
+
+
+def parse_results(data: Any, file_name: str, suite: dict[str, SuiteBenchmark], machine_dir: str) -> ParsedResults:
+    """Every value of one results file, with its machine, environment and commit."""
+    data = _mapping(data, "results file")
+    version = data.get("version", 1)
+    if version not in SUPPORTED_VERSIONS:
+        raise ResultsFormatError(f"unsupported results format version {_short(version)} (known: 1, 2)")
+    if version == 1:
+        data = upgrade_v1(data, file_name)
+
+    params = _mapping(data.get("params", {}), "params")
+    machine = params.get("machine", machine_dir)
+    parsed = ParsedResults(
+        machine=text(machine, "params.machine", MAX_MACHINE),
+        commit_hash=text(data.get("commit_hash"), "commit_hash", MAX_COMMIT),
+        date=integer(data.get("date"), "date"),
+        env_name=text(data.get("env_name"), "env_name"),
+        python=text(data.get("python"), "python", optional=True),
+        requirements=strict_json(data.get("requirements") or {}),
+        env_vars=strict_json(data.get("env_vars") or {}),
+        machine_params=strict_json(params),
+        durations=strict_json(data.get("durations") or {}),
+    )
+    if not parsed.commit_hash:
+        raise ResultsFormatError("commit_hash is empty")
+    columns = [text(c, "result_columns entry", 64) for c in _list(data.get("result_columns"), "result_columns")]
+    for name, row in _mapping(data.get("results"), "results").items():
+        text(name, "benchmark name")
+        row = _list(row, f"results of {name!r}")
+        # Rows may be shorter than result_columns: asv drops trailing nulls.
+        cells = dict(zip(columns, row))
+        parsed.values.extend(_row_values(name, cells, suite))
+    return parsed
+
+
+def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmark]) -> list[ParsedValue]:
+    where = f"benchmark {name!r}"
+    param_lists = [
+        [text(v, f"{where} parameter value") for v in _list(values, f"{where} params entry")]
+        for values in _list(cells.get("params") or [], f"{where} params")
+    ]
+    names = param_names_for(name, len(param_lists), suite)
+    n_combos = math.prod(len(values) for values in param_lists)
+    if n_combos > MAX_COMBINATIONS:
+        raise ResultsFormatError(f"{where} has {n_combos} parameter combinations (limit {MAX_COMBINATIONS})")
+    combos = itertools.product(*param_lists)
+
+    results = cells.get("result")
+    if results is None:
+        # The whole benchmark failed (e.g. in setup): every combination failed.
+        results = [None] * n_combos
+    elif not isinstance(results, list):
+        results = [results]
+
+    def column(key: str, convert) -> list:
+        values = cells.get(key)
+        if values is None:
+            return [None] * len(results)
+        values = _list(values, f"{where} {key}")
+        return [convert(v, f"{where} {key}") for v in values] + [None] * (len(results) - len(values))
+
+    stats = {key: column(f"stats_{key}", number) for key in ("ci_99_a", "ci_99_b", "q_25", "q_75")}
+    counts = {key: column(f"stats_{key}", integer) for key in ("number", "repeat")}
+    samples = column("samples", _samples)
+    n_samples = column("n_samples", integer) if "n_samples" in cells else [None] * len(results)
+    started_at = integer(cells.get("started_at"), f"{where} started_at")
+    duration = number(cells.get("duration"), f"{where} duration")
+    version = text(cells.get("version"), f"{where} version", MAX_VERSION, optional=True)
+
+    # itertools.product order, last parameter fastest; a short result list
+    # covers only the first combinations. A repeated combination keeps the
+    # last value, as asv's own reader does.
+    by_combo: dict[tuple, ParsedValue] = {}
+    for index, (combo, raw) in enumerate(zip(combos, results)):
+        status, value = _status_and_value(raw, f"{where} result")
+        sample_list = samples[index]
+        by_combo[combo] = ParsedValue(
+            benchmark=name,
+            version=version,
+            params=dict(zip(names, combo)),
+            param_index=index,
+            status=status,
+            value=value,
+            ci_99_a=stats["ci_99_a"][index],
+            ci_99_b=stats["ci_99_b"][index],
+            q_25=stats["q_25"][index],
+            q_75=stats["q_75"][index],
+            number=counts["number"][index],
+            repeat=counts["repeat"][index],
+            n_samples=len(sample_list) if sample_list is not None else n_samples[index],
+            samples=sample_list,
+            started_at=started_at,
+            duration=duration,
+        )
+    return list(by_combo.values())
+
+
+def _status_and_value(raw: Any, what: str) -> tuple[str, float | None]:
+    # asv: null = failed, NaN = skipped; infinities are real (if odd) values.
+    if raw is None:
+        return STATUS_FAILED, None
+    value = number(raw, what)
+    if value is None:
+        return STATUS_SKIPPED, None
+    return STATUS_OK, value
+
+
+def _samples(value: Any, what: str) -> list | None:
+    if value is None:
+        return None
+    return strict_json([_sample(v, what) for v in _list(value, what)])
+
+
+def _sample(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ResultsFormatError(f"{what} should hold numbers, not {_kind(value)}")
+    try:
+        return float(value)
+    except OverflowError as exc:
+        raise ResultsFormatError(f"{what} holds a number too large for a float") from exc
+
+
+def upgrade_v1(data: dict, file_name: str) -> dict:
+    """A format-1 results file in format 2's shape (asv's ``Results.update_to_2``).
+
+    Differences from asv: the env name defaults to the file name's (asv
+    recomputes it), and old stats' ``n`` (sample count) is kept as ``n_samples``.
+    """
+    results, started_at = data.get("results"), data.get("started_at") or {}
+    duration, versions = data.get("duration") or {}, data.get("benchmark_version") or {}
+    results = _mapping(results, "results")
+    for what, value in (("started_at", started_at), ("duration", duration), ("benchmark_version", versions)):
+        _mapping(value, what)
+
+    def stat(stats: Any, getter) -> list | None:
+        if stats is None:
+            return None
+        return [None if s is None else getter(_mapping(s, "stats entry")) for s in stats]
+
+    def ci(s: dict, i: int) -> Any:
+        bounds = s.get("ci_99")
+        if bounds is None:
+            return None
+        bounds = _list(bounds, "stats ci_99")
+        return bounds[i] if len(bounds) == 2 else None
+
+    rows = {}
+    for name, value in results.items():
+        if not isinstance(value, dict):  # bare-number result
+            value = {"result": [value], "params": []}
+        result = value.get("result")
+        if result is not None and not isinstance(result, list):
+            result = [result]
+        stats = value.get("stats")
+        if stats is not None and not isinstance(stats, list):
+            stats = [stats]
+        rows[name] = [
+            result,
+            value.get("params") or [],
+            versions.get(name),
+            started_at.get(name),
+            duration.get(name),
+            stat(stats, lambda s: ci(s, 0)),
+            stat(stats, lambda s: ci(s, 1)),
+            stat(stats, lambda s: s.get("q_25")),
+            stat(stats, lambda s: s.get("q_75")),
+            stat(stats, lambda s: s.get("number")),
+            stat(stats, lambda s: s.get("repeat")),
+            value.get("samples"),
+            stat(stats, lambda s: s.get("n")),
+        ]
+    env_name = data.get("env_name")
+    if env_name is None:
+        # asv named format-1 files "<commit[:8]>-<env name>.json".
+        stem = file_name[: -len(".json")] if file_name.endswith(".json") else file_name
+        env_name = stem.split("-", 1)[1] if "-" in stem else stem
+    return {
+        **data,
+        "env_name": env_name,
+        "result_columns": [
+            "result", "params", "version", "started_at", "duration",
+            "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75",
+            "stats_number", "stats_repeat", "samples", "n_samples",
+        ],
+        "results": rows,
+        "durations": {k: v for k, v in duration.items() if isinstance(k, str) and k.startswith("<")},
+    }

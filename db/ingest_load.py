@@ -1,0 +1,308 @@
+"""Write parsed asv results into the database, idempotently, inside the caller's transaction.
+
+Every row is keyed by its natural key; inserts go through the dialect's
+``INSERT ... ON CONFLICT`` so that re-loading a file changes nothing and two
+loaders racing on the same keys both succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from sqrtwatch.db.asv_parse import ParsedResults, SuiteBenchmark, default_type_and_unit
+from sqrtwatch.db.context import RunContext
+from sqrtwatch.db.models import (
+    AccuracyResult,
+    Benchmark,
+    Environment,
+    IngestedFile,
+    Machine,
+    ResultValue,
+    Revision,
+    Run,
+    params_key,
+    utcnow,
+)
+
+_VALUE_COLUMNS = (
+    "param_index", "status", "value", "ci_99_a", "ci_99_b", "q_25", "q_75",
+    "number", "repeat", "n_samples", "samples", "started_at", "duration",
+)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """Where a results file came from and what it looked like (for skipping it next time)."""
+
+    path: str  # "<machine dir>/<file name>", relative to the results directory
+    stat_signature: str
+    content_hash: str
+
+
+def dialect_insert(connection: sa.Connection, model) -> Any:
+    """``INSERT`` for ``model`` with ``on_conflict_*`` support (SQLite or PostgreSQL)."""
+    name = connection.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        raise NotImplementedError(f"sqrtwatch supports SQLite and PostgreSQL, not {name}")
+    return insert(model)
+
+
+def get_or_create(connection: sa.Connection, model, key: dict[str, Any], values: dict[str, Any]) -> int:
+    """The id of the ``model`` row with natural ``key``, inserted with ``values`` if absent."""
+    query = sa.select(model.id).filter_by(**key)
+    row_id = connection.execute(query).scalar()
+    if row_id is None:
+        connection.execute(dialect_insert(connection, model).values(**key, **values).on_conflict_do_nothing())
+        row_id = connection.execute(query).scalar_one()
+    return row_id
+
+
+class BenchmarkIds:
+    """Benchmark ids by (name, version), cached across files once their transaction committed."""
+
+    def __init__(self) -> None:
+        self._committed: dict[tuple[str, str], int] = {}
+        self._pending: dict[tuple[str, str], int] = {}
+
+    def get(self, connection: sa.Connection, name: str, version: str | None, suite: dict[str, SuiteBenchmark]) -> int:
+        key = (name, version or "")
+        row_id = self._committed.get(key) or self._pending.get(key)
+        if row_id is None:
+            row_id = get_or_create(
+                connection, Benchmark, {"name": name, "version": key[1]}, benchmark_attributes(name, version, suite)
+            )
+            self._pending[key] = row_id
+        return row_id
+
+    def commit(self) -> None:
+        self._committed.update(self._pending)
+        self._pending.clear()
+
+    def rollback(self) -> None:
+        self._pending.clear()
+
+
+def benchmark_attributes(name: str, version: str | None, suite: dict[str, SuiteBenchmark]) -> dict[str, Any]:
+    """Type, unit, parameter names and flags of a benchmark version, from benchmarks.json if there."""
+    known = suite.get(name)
+    if known is None:
+        type_, unit = default_type_and_unit(name)
+        return {"type": type_, "unit": unit, "param_names": None, "source_hash": None, "in_suite": False, "stale": False}
+    current = version is None or version == known.version
+    return {
+        "type": known.type,
+        "unit": known.unit,
+        "param_names": known.param_names,
+        "source_hash": known.source_hash if current else None,
+        "in_suite": True,
+        "stale": not current,
+    }
+
+
+def mark_suite(connection: sa.Connection, suite: dict[str, SuiteBenchmark]) -> None:
+    """Flag versions that benchmarks.json no longer has as stale (renamed/removed ones stay)."""
+    table = Benchmark.__table__
+    rows = [{"b_name": b.name, "b_version": b.version or ""} for b in suite.values() if b.version]
+    if rows:
+        connection.execute(
+            table.update()
+            .where(table.c.name == sa.bindparam("b_name"))
+            # Results without a version ("") predate versions: asv accepts them.
+            .values(in_suite=True, stale=sa.and_(table.c.version != "", table.c.version != sa.bindparam("b_version"))),
+            rows,
+        )
+
+
+def load_results(
+    connection: sa.Connection,
+    parsed: ParsedResults,
+    context: RunContext | None,
+    machine_info: dict[str, str | None],
+    suite: dict[str, SuiteBenchmark],
+    benchmark_ids: BenchmarkIds,
+    record: FileRecord,
+) -> int:
+    """Store one parsed results file (and its context); returns the run id."""
+    machine_id = _machine(connection, parsed, context, machine_info)
+    revision_id = get_or_create(
+        connection, Revision, {"commit_hash": parsed.commit_hash}, {"date": parsed.date}
+    )
+    environment_id = _environment(connection, machine_id, parsed, context)
+    run_id = get_or_create(
+        connection,
+        Run,
+        {"machine_id": machine_id, "environment_id": environment_id, "revision_id": revision_id},
+        {"ingested_at": utcnow()},
+    )
+    connection.execute(
+        sa.update(Run)
+        .where(Run.id == run_id)
+        .values(
+            results_file=record.path,
+            env_vars=parsed.env_vars,
+            durations=parsed.durations,
+            ingested_at=utcnow(),
+            **_run_context(context),
+        )
+    )
+    _values(connection, run_id, parsed, suite, benchmark_ids)
+    if context is not None:
+        _accuracy(connection, run_id, context)
+    stmt = dialect_insert(connection, IngestedFile)
+    file_values = {
+        "stat_signature": record.stat_signature,
+        "content_hash": record.content_hash,
+        "run_id": run_id,
+        "ingested_at": utcnow(),
+    }
+    connection.execute(
+        stmt.values(path=record.path, **file_values).on_conflict_do_update(index_elements=["path"], set_=file_values)
+    )
+    return run_id
+
+
+def _machine(
+    connection: sa.Connection, parsed: ParsedResults, context: RunContext | None, machine_info: dict[str, str | None]
+) -> int:
+    machine_id = get_or_create(connection, Machine, {"name": parsed.machine}, {})
+    # machine.json first; results files repeat the same fields in their params.
+    fields = {
+        key: machine_info.get(key) or _as_text(parsed.machine_params.get(key))
+        for key in ("arch", "cpu", "num_cpu", "os", "ram")
+    }
+    values: dict[str, Any] = {**fields, "machine_json": {k: v for k, v in machine_info.items() if v is not None}}
+    if context is not None:
+        values |= {
+            "cpu_model": context.cpu_model,
+            "cpu_count": context.cpu_count,
+            "cuda_devices": context.cuda_devices,
+            "mps_device": context.mps_device,
+        }
+    connection.execute(sa.update(Machine).where(Machine.id == machine_id).values(**values))
+    return machine_id
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _environment(connection: sa.Connection, machine_id: int, parsed: ParsedResults, context: RunContext | None) -> int:
+    environment_id = get_or_create(
+        connection,
+        Environment,
+        {"machine_id": machine_id, "name": parsed.env_name},
+        {"python": parsed.python, "requirements": parsed.requirements},
+    )
+    if context is not None and _is_latest_run(connection, environment_id, parsed.date):
+        # The environment shows the torch build of its most recent commit.
+        connection.execute(
+            sa.update(Environment)
+            .where(Environment.id == environment_id)
+            .values(
+                python=parsed.python,
+                requirements=parsed.requirements,
+                torch_version=context.torch_version,
+                torch_git_hash=context.torch_git_hash,
+                build_variant=context.build_variant,
+                cpu_isa=context.cpu_isa,
+                math_libraries=context.math_libraries,
+            )
+        )
+    return environment_id
+
+
+def _is_latest_run(connection: sa.Connection, environment_id: int, date: int | None) -> bool:
+    latest = connection.execute(
+        sa.select(sa.func.max(Revision.date))
+        .join(Run, Run.revision_id == Revision.id)
+        .where(Run.environment_id == environment_id)
+    ).scalar()
+    return latest is None or (date is not None and date >= latest)
+
+
+def _run_context(context: RunContext | None) -> dict[str, Any]:
+    if context is None:
+        return {}
+    return {
+        "torch_version": context.torch_version,
+        "torch_git_hash": context.torch_git_hash,
+        "build_variant": context.build_variant,
+        "cpu_isa": context.cpu_isa,
+        "threads": context.threads,
+        "profile": context.profile,
+        "sqrtwatch_commit": context.sqrtwatch_commit,
+        "context": context.raw,
+    }
+
+
+def _values(
+    connection: sa.Connection,
+    run_id: int,
+    parsed: ParsedResults,
+    suite: dict[str, SuiteBenchmark],
+    benchmark_ids: BenchmarkIds,
+) -> None:
+    rows = []
+    for value in parsed.values:
+        rows.append(
+            {
+                "run_id": run_id,
+                "benchmark_id": benchmark_ids.get(connection, value.benchmark, value.version, suite),
+                "params": params_key(value.params),
+                "param_index": value.param_index,
+                "status": value.status,
+                "value": value.value,
+                "ci_99_a": value.ci_99_a,
+                "ci_99_b": value.ci_99_b,
+                "q_25": value.q_25,
+                "q_75": value.q_75,
+                "number": value.number,
+                "repeat": value.repeat,
+                "n_samples": value.n_samples,
+                "samples": value.samples,
+                "started_at": value.started_at,
+                "duration": value.duration,
+            }
+        )
+    if not rows:
+        return
+    stmt = dialect_insert(connection, ResultValue)
+    # The file is the truth: a benchmark re-run on the same commit replaces its values.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["benchmark_id", "params", "run_id"],
+        set_={column: stmt.excluded[column] for column in _VALUE_COLUMNS},
+    )
+    connection.execute(stmt, rows)
+
+
+def _accuracy(connection: sa.Connection, run_id: int, context: RunContext) -> None:
+    rows = [{"run_id": run_id, **report.__dict__} for report in context.accuracy]
+    if not rows:
+        return
+    stmt = dialect_insert(connection, AccuracyResult)
+    key = ["run_id", "impl", "dtype", "device", "mode"]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={column: stmt.excluded[column] for column in rows[0] if column not in key},
+    )
+    connection.execute(stmt, rows)
+
+
+def known_files(connection: sa.Connection) -> dict[str, tuple[str, str]]:
+    """(stat signature, content hash) of every file already ingested, by relative path."""
+    query = sa.select(IngestedFile.path, IngestedFile.stat_signature, IngestedFile.content_hash)
+    return {path: (stat, digest) for path, stat, digest in connection.execute(query)}
+
+
+def refresh_stat_signature(connection: sa.Connection, path: str, stat_signature: str) -> None:
+    """Remember a file's new mtime/size when only those changed (its content did not)."""
+    connection.execute(
+        sa.update(IngestedFile).where(IngestedFile.path == path).values(stat_signature=stat_signature)
+    )
