@@ -106,11 +106,6 @@ def parse_params(texts: pd.Series) -> pd.Series:
     return texts.map(parsed)
 
 
-def params_label(params: dict) -> str:
-    """``name=value`` pairs of a parameter combination, for legends and pickers."""
-    return ", ".join(f"{name}={value.strip(chr(39))}" for name, value in params.items()) or "(no parameters)"
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def runs(src: Source) -> pd.DataFrame:
     """Every run with machine, environment, commit (date as timestamp) and torch build."""

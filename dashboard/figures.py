@@ -47,14 +47,16 @@ def make_trend_figure(
 ) -> go.Figure:
     """Value over ``x`` per ``label``, with a shaded ``low``-``high`` band and alert markers.
 
-    ``series``: label, ``x``, value, low, high, commit_hash, torch_version, machine, n_samples.
+    ``series``: label, ``x``, value, low, high, commit_hash, torch_version, machine, n_samples;
+    over ``torch_version`` the rows come in release order, which the axis keeps.
     ``markers``: ``x``, value, kind (regression / improvement / change point), text.
     """
     if series.empty:
         return _empty_figure("No values for this selection")
     figure = go.Figure()
     for index, (label, group) in enumerate(series.groupby("label", sort=True)):
-        group = group.sort_values(x)
+        if x != "torch_version":
+            group = group.sort_values(x)
         colour = _PALETTE[index % len(_PALETTE)]
         band = group.dropna(subset=["low", "high"])
         if not band.empty:
@@ -100,7 +102,7 @@ def make_trend_figure(
                 )
             )
     if x == "torch_version":
-        figure.update_xaxes(type="category")
+        figure.update_xaxes(type="category", categoryorder="array", categoryarray=list(dict.fromkeys(series[x])))
     figure.update_layout(
         height=_HEIGHT,
         yaxis_title=y_title,

@@ -6,9 +6,9 @@ so that a renamed class or a new dtype needs no dashboard change.
 
 from __future__ import annotations
 
+import json
 import re
 
-import numpy as np
 import pandas as pd
 
 # What the suites measure, recognised from the stored benchmark catalog.
@@ -174,7 +174,8 @@ def trend_series(values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFram
             commit_date=("commit_date", "max"),
         )
         frame = frame.iloc[_version_order(frame["torch_version"])]
-    return frame[["label", x, "value", "low", "high", "commit_hash", "torch_version", "machine", "n_samples"]]
+    columns = ["label", "commit_date", "torch_version", "value", "low", "high", "commit_hash", "machine", "n_samples"]
+    return frame[columns].reset_index(drop=True)
 
 
 def _version_key(version: str) -> tuple:
@@ -182,8 +183,9 @@ def _version_key(version: str) -> tuple:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
 
 
-def _version_order(versions: pd.Series) -> np.ndarray:
-    return np.argsort([_version_key(version) for version in versions], kind="stable")
+def _version_order(versions: pd.Series) -> list[int]:
+    keys = [_version_key(version) for version in versions]
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def sort_versions(versions) -> list[str]:
@@ -208,3 +210,17 @@ def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.Data
         text = f"#{alert.id} {alert.kind} ({alert.status}) at {alert.commit_after[:8]}: {ratio}"
         rows.append({x: point[x], "value": point["value"], "kind": alert.kind, "text": text})
     return pd.DataFrame(rows, columns=columns)
+
+
+def sort_key(value: str) -> tuple:
+    """Order parameter values numerically when they are numbers, else as text."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, str(value))
+
+
+def params_text(params: str) -> str:
+    """``name=value`` pairs of a canonical params JSON text, for captions and legends."""
+    pairs = json.loads(params)
+    return ", ".join(f"{name}={unquote(value)}" for name, value in pairs.items()) or "no parameters"

@@ -22,10 +22,10 @@ def _seed(key: str, value: Any) -> None:
         st.session_state[state_key] = value
 
 
-def _matching(options: Sequence[Any], wanted: str | None) -> Any | None:
-    """The option whose text is ``wanted`` (query-string values are always strings)."""
+def _matching(options: Sequence[Any], wanted: str | None, url_text: Callable[[Any], str] = str) -> Any | None:
+    """The option whose URL text is ``wanted`` (query-string values are always strings)."""
     for option in options:
-        if str(option) == wanted:
+        if url_text(option) == wanted:
             return option
     return None
 
@@ -38,9 +38,10 @@ def url_select(
     *,
     where: Any = st.sidebar,
     format_func: Callable[[Any], str] = str,
+    url_text: Callable[[Any], str] = str,
     help: str | None = None,
 ) -> Any | None:
-    """A searchable selectbox bound to the query parameter ``key``."""
+    """A searchable selectbox bound to the query parameter ``key`` (holding ``url_text(value)``)."""
     options = list(options)
     if not options:
         st.query_params.pop(key, None)
@@ -49,10 +50,10 @@ def url_select(
     state_key = _PREFIX + key
     if state_key in st.session_state and st.session_state[state_key] not in options:
         del st.session_state[state_key]  # the options changed under the widget
-    from_url = _matching(options, st.query_params.get(key))
+    from_url = _matching(options, st.query_params.get(key), url_text)
     _seed(key, fallback if from_url is None else from_url)
     value = where.selectbox(label, options, key=state_key, format_func=format_func, help=help)
-    st.query_params[key] = str(value)
+    st.query_params[key] = url_text(value)
     return value
 
 
