@@ -1,0 +1,226 @@
+"""Change points of one benchmark series, on plain arrays (no database).
+
+asv's Potts-model step fitting (``asv.step_detect``) proposes the segmentation;
+each proposed boundary must then be *confirmed*: a large enough effect, large
+against the series' own run-to-run noise, and a Mann-Whitney U test between the
+stored samples on either side. Unconfirmed boundaries are merged away, weakest
+first, which is what lets a drift of several small steps surface as one change
+once its steps add up. The newest point gets its own check against the
+established recent level, which plain step fitting misses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from asv.step_detect import solve_potts_approx
+from scipy.stats import mannwhitneyu
+
+# Median absolute deviation of a normal distribution is 0.6745 sigma.
+MAD_TO_SIGMA = 1.0 / 0.6745
+# Potts penalty per boundary, in run-to-run noise units times log(points).
+POTTS_PENALTY = 3.0
+# Longest level inside a drift: steps further apart are separate changes.
+DRIFT_MAX_GAP = 6
+# Points on either side of a boundary that the confirmation looks at: enough
+# for the tests, local enough that an old level does not blur a recent change.
+CONFIRM_WINDOW = 20
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """Thresholds a change must pass to be reported (defaults: docs/detection.md)."""
+
+    min_effect: float = 0.05  # smallest relative change reported (0.05 = 5 %)
+    alpha: float = 0.01  # Mann-Whitney U significance level
+    min_z: float = 4.0  # level difference in standard errors of run-to-run noise
+    min_segment: int = 2  # points a level needs, except at the newest commit
+    min_history: int = 5  # established points needed before a newest-commit change
+
+
+@dataclass(frozen=True)
+class Change:
+    """A confirmed change of level between ``before`` and ``after`` (indices into the series)."""
+
+    before: int  # last index at the old level
+    after: int  # first index showing the change
+    level_before: float
+    level_after: float
+    p_value: float | None
+    shape: str  # "step", "drift" (several small steps) or "newest" (a single new point)
+
+    @property
+    def ratio(self) -> float:
+        return self.level_after / self.level_before if self.level_before else math.inf
+
+
+def run_noise(log_values: np.ndarray) -> float:
+    """Robust run-to-run standard deviation of a log series (MAD of first differences)."""
+    if len(log_values) < 3:
+        return 0.0
+    diffs = np.diff(log_values)
+    return float(np.median(np.abs(diffs - np.median(diffs))) * MAD_TO_SIGMA / math.sqrt(2))
+
+
+def find_changes(
+    values: Sequence[float], samples: Sequence[Sequence[float] | None] | None = None, config: DetectionConfig = DetectionConfig()
+) -> list[Change]:
+    """Confirmed level changes of a timing-like series of positive values, oldest first.
+
+    ``values`` holds one point per run (already without failed or missing points);
+    ``samples`` the raw samples of each point, or None where none were stored.
+    """
+    y = np.log(np.asarray(values, dtype=float))
+    if len(y) < 2:
+        return []
+    samples = list(samples) if samples is not None else [None] * len(y)
+    log_samples = [np.log(np.asarray(s, dtype=float)) if s is not None and len(s) else None for s in samples]
+    fit = _Fit(y, log_samples, config)
+    raw = fit.propose()
+    fit.find_drifts(raw)
+    fit.merge(raw)
+    fit.check_newest()
+    return fit.changes()
+
+
+class _Fit:
+    """A segmentation of one log series, reduced to its confirmed boundaries."""
+
+    def __init__(self, y: np.ndarray, log_samples: list[np.ndarray | None], config: DetectionConfig) -> None:
+        self.y = y
+        self.log_samples = log_samples
+        self.config = config
+        self.sigma = max(run_noise(y), 1e-4)
+        self.bounds: list[int] = []  # first index of every segment but the first
+        self.drifts: dict[int, int] = {}  # first step of a confirmed drift -> its last step
+
+    def segments(self) -> list[tuple[int, int]]:
+        edges = [0, *self.bounds, len(self.y)]
+        return list(zip(edges[:-1], edges[1:]))
+
+    def test(self, before: tuple[int, int], after: tuple[int, int]) -> tuple[bool, float, float | None]:
+        """Whether the level change between two adjacent ranges is confirmed, its z score and p."""
+        lo, mid = max(before[0], before[1] - CONFIRM_WINDOW), before[1]
+        hi = min(after[1], after[0] + CONFIRM_WINDOW)
+        yb, ya = self.y[lo:mid], self.y[mid:hi]
+        effect = float(np.median(ya) - np.median(yb))
+        z = effect / (self.sigma * math.sqrt(1 / len(yb) + 1 / len(ya)))
+        p = self._p_value(range(lo, mid), range(mid, hi))
+        confirmed = (
+            abs(math.expm1(effect)) >= self.config.min_effect
+            and abs(z) >= self.config.min_z
+            and (p is None or p < self.config.alpha)
+        )
+        return confirmed, z, p
+
+    def _p_value(self, before: range, after: range) -> float | None:
+        """Mann-Whitney U between pooled samples, else between point values if they can be significant."""
+        sb = [self.log_samples[i] for i in before if self.log_samples[i] is not None]
+        sa = [self.log_samples[i] for i in after if self.log_samples[i] is not None]
+        if sb and sa:
+            return float(mannwhitneyu(np.concatenate(sb), np.concatenate(sa)).pvalue)
+        if len(before) + len(after) >= 8:
+            return float(mannwhitneyu(self.y[before.start : before.stop], self.y[after.start : after.stop]).pvalue)
+        return None  # too few points for a rank test: effect size and noise decide
+
+    def propose(self) -> list[int]:
+        """Candidate boundaries: asv's Potts solver with a penalty set from this series' noise.
+
+        asv's automatic penalty models a ramp as correlated noise and so never splits
+        a drift; a fixed, low penalty over-segments instead, and confirmation prunes.
+        """
+        gamma = POTTS_PENALTY * self.sigma * math.log(len(self.y))
+        rights, _, _ = solve_potts_approx(list(self.y), [1.0] * len(self.y), gamma=gamma)
+        return list(rights[:-1])
+
+    def find_drifts(self, raw: list[int]) -> None:
+        """Runs of closely spaced raw steps in one direction whose sum is a confirmed change."""
+        edges = [0, *raw, len(self.y)]
+        levels = [np.median(self.y[a:b]) for a, b in zip(edges[:-1], edges[1:])]
+        signs = np.sign(np.diff(levels))
+        k = 0
+        while k < len(raw):
+            end = k
+            while end + 1 < len(raw) and signs[end + 1] == signs[k] and raw[end + 1] - raw[end] <= DRIFT_MAX_GAP:
+                end += 1
+            if end > k:
+                confirmed, _, _ = self.test((edges[k], edges[k + 1]), (edges[end + 1], edges[end + 2]))
+                if confirmed:
+                    self.drifts[raw[k]] = raw[end]
+            k = end + 1
+
+    def merge(self, proposed: list[int]) -> None:
+        """Keep the proposed boundaries that survive confirmation, merging the weakest first.
+
+        A confirmed drift keeps its first step and loses its later ones.
+        """
+        inside_drifts = {b for first, last in self.drifts.items() for b in proposed if first < b <= last}
+        self.bounds = sorted(set(proposed) - inside_drifts)
+        while self.bounds:
+            segments = self.segments()
+            weakest, weakest_z = None, math.inf
+            for k in range(len(self.bounds)):
+                if self.bounds[k] in self.drifts:
+                    continue
+                before, after = segments[k], segments[k + 1]
+                is_last = k + 1 == len(segments) - 1
+                too_short = (before[1] - before[0] < self.config.min_segment) or (
+                    after[1] - after[0] < self.config.min_segment
+                    and not (is_last and before[1] - before[0] >= self.config.min_history)
+                )
+                confirmed, z, _ = self.test(before, after)
+                score = 0.0 if too_short else abs(z)
+                if (too_short or not confirmed) and score < weakest_z:
+                    weakest, weakest_z = k, score
+            if weakest is None:
+                return
+            del self.bounds[weakest]
+
+    def check_newest(self) -> None:
+        """Split off the newest point when it left the established recent level."""
+        newest = len(self.y) - 1
+        start = self.bounds[-1] if self.bounds else 0
+        if newest in self.bounds or newest - start < self.config.min_history:
+            return
+        confirmed, _, _ = self.test((start, newest), (newest, newest + 1))
+        if confirmed:
+            self.bounds.append(newest)
+
+    def changes(self) -> list[Change]:
+        """The confirmed boundaries as changes, with levels measured away from any drift's ramp."""
+        segments = self.segments()
+        result = []
+        for k, first in enumerate(self.bounds):
+            before, after = segments[k], segments[k + 1]
+            last = self.drifts.get(first, first)
+            _, _, p = self.test(before, (last, after[1]))
+            if first in self.drifts:
+                shape = "drift"
+            elif first == len(self.y) - 1:
+                shape = "newest"
+            else:
+                shape = "step"
+            result.append(
+                Change(
+                    before=first - 1,
+                    after=first,
+                    level_before=float(np.exp(np.median(self.y[max(before[0], first - CONFIRM_WINDOW) : first]))),
+                    level_after=float(np.exp(np.median(self.y[last : min(after[1], last + CONFIRM_WINDOW)]))),
+                    p_value=p,
+                    shape=shape,
+                )
+            )
+        return result
+
+
+def find_deterministic_changes(values: Sequence[float]) -> list[Change]:
+    """Every change of a deterministic series (accuracy counts, ulp): any difference is real."""
+    result = []
+    for i in range(1, len(values)):
+        before, after = float(values[i - 1]), float(values[i])
+        if not math.isclose(before, after, rel_tol=1e-9, abs_tol=0.0):
+            result.append(Change(i - 1, i, before, after, None, "newest" if i == len(values) - 1 else "step"))
+    return result
