@@ -224,3 +224,132 @@ def params_text(params: str) -> str:
     """``name=value`` pairs of a canonical params JSON text, for captions and legends."""
     pairs = json.loads(params)
     return ", ".join(f"{name}={unquote(value)}" for name, value in pairs.items()) or "no parameters"
+
+
+def latest_accuracy(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """The newest report per (machine, impl, dtype, device)."""
+    if accuracy.empty:
+        return accuracy
+    ordered = accuracy.sort_values(["commit_date", "run_id"])
+    return ordered.groupby(["machine", "impl", "dtype", "device"]).tail(1)
+
+
+def accuracy_by_version(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Per (impl, dtype, device, torch version): the worst mismatches and max ulp over machines and runs."""
+    if accuracy.empty:
+        return accuracy
+    return accuracy.groupby(["impl", "dtype", "device", "torch_version"], as_index=False).agg(
+        mismatches=("mismatches", "max"), max_ulp=("max_ulp", "max"), mismatch_fraction=("mismatch_fraction", "max")
+    )
+
+
+def special_value_table(latest: pd.DataFrame) -> pd.DataFrame:
+    """Special values tested and failed per latest report, one row per failing case (or a summary row)."""
+    rows = []
+    for report in latest.itertuples():
+        special = (report.detail or {}).get("special_values") or {}
+        failed = special.get("failed")
+        cases = failed if isinstance(failed, list) else []
+        base = {
+            "machine": report.machine,
+            "torch_version": report.torch_version,
+            "impl": report.impl,
+            "dtype": report.dtype,
+            "device": report.device,
+            "tested": report.special_tested,
+            "failed": report.special_failed,
+        }
+        if not cases:
+            rows.append(base | {"case": ""})
+        for case in cases:
+            rows.append(base | {"case": json.dumps(case) if not isinstance(case, str) else case})
+    return pd.DataFrame(rows, columns=["machine", "torch_version", "impl", "dtype", "device", "tested", "failed", "case"])
+
+
+def worst_inputs_table(latest: pd.DataFrame) -> pd.DataFrame:
+    """The worst input of each latest report, largest error first."""
+    columns = ["machine", "torch_version", "impl", "dtype", "device", "worst_input_bits", "max_ulp", "mismatches", "inputs_tested"]
+    if latest.empty:
+        return pd.DataFrame(columns=columns)
+    return latest[columns].sort_values(["max_ulp", "mismatches"], ascending=False)
+
+
+def _fingerprint(report) -> str:
+    """The report's own fingerprint when the suite records one, else its key numbers."""
+    detail = report.detail or {}
+    if detail.get("fingerprint"):
+        return str(detail["fingerprint"])
+    return f"{report.mismatches} mismatches, max {report.max_ulp} ulp, worst {report.worst_input_bits}"
+
+
+def fingerprint_changes(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Where the numerics of a cell changed between consecutive torch versions on one machine."""
+    columns = ["machine", "impl", "dtype", "device", "from_version", "to_version", "before", "after"]
+    rows = []
+    if accuracy.empty:
+        return pd.DataFrame(columns=columns)
+    latest_per_version = accuracy.sort_values(["commit_date", "run_id"]).groupby(
+        ["machine", "impl", "dtype", "device", "torch_version"]
+    ).tail(1)
+    for (machine, impl, dtype, device), group in latest_per_version.groupby(["machine", "impl", "dtype", "device"]):
+        group = group.iloc[_version_order(group["torch_version"])]
+        previous = None
+        for report in group.itertuples():
+            current = _fingerprint(report)
+            if previous is not None and current != previous[1]:
+                rows.append(
+                    dict(zip(columns, (machine, impl, dtype, device, previous[0], report.torch_version, previous[1], current)))
+                )
+            previous = (report.torch_version, current)
+    return pd.DataFrame(rows, columns=columns)
+
+
+# Bytes per element, to turn a copy time into the copy roofline's GB/s.
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16}
+
+
+def latest_run_values(values: pd.DataFrame, machine: str, torch_version: str) -> pd.DataFrame:
+    """The ok values of the newest run of ``machine`` with ``torch_version``."""
+    frame = values[(values["machine"] == machine) & (values["torch_version"] == torch_version) & (values["status"] == "ok")]
+    if frame.empty:
+        return frame
+    newest = frame.sort_values(["commit_date", "run_id"])["run_id"].iloc[-1]
+    return frame[frame["run_id"] == newest]
+
+
+def as_gbps(frame: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per call as effective GB/s (one read and one write of every element)."""
+    element_bytes = frame["dtype"].map(DTYPE_BYTES)
+    sizes = pd.to_numeric(frame["size"], errors="coerce")
+    return frame.assign(value=2 * element_bytes * sizes / frame["value"] / 1e9).dropna(subset=["value"])
+
+
+def scaling(frame: pd.DataFrame, label_params: list[str]) -> pd.DataFrame:
+    """label (from ``label_params``), size (number), value: points of a size sweep."""
+    if frame.empty:
+        return pd.DataFrame(columns=["label", "size", "value"])
+    labels = frame[label_params].astype(str).agg(" · ".join, axis=1)
+    return pd.DataFrame(
+        {"label": labels, "size": pd.to_numeric(frame["size"], errors="coerce"), "value": frame["value"]}
+    ).dropna()
+
+
+def speedups(times: pd.DataFrame, reference: str = "torch.sqrt") -> pd.DataFrame:
+    """Speed of each alternative implementation relative to ``reference`` at the same dtype and size."""
+    columns = ["label", "alternative", "speedup"]
+    if times.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["device", "dtype", "size"]
+    base = times[times["impl"] == reference].set_index(keys)["value"]
+    others = times[times["impl"] != reference]
+    ratio = base.reindex(pd.MultiIndex.from_frame(others[keys])).to_numpy() / others["value"].to_numpy()
+    labels = others["dtype"] + " · " + others["size"].astype(str) + " · " + others["device"]
+    result = pd.DataFrame({"label": labels.to_numpy(), "alternative": others["impl"].to_numpy(), "speedup": ratio})
+    return result.dropna()
+
+
+def crossover(times: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per call per device and dtype, plus the same with host <-> device transfers."""
+    with_transfers = scaling(transfers, ["device", "dtype"])
+    with_transfers["label"] = with_transfers["label"] + " + transfers"
+    return pd.concat([scaling(times, ["device", "dtype"]), with_transfers], ignore_index=True)

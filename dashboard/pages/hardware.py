@@ -1,1 +1,69 @@
-import streamlit as st; st.title('hardware')
+"""Hardware: how sqrt scales with size on each device, against the copy roofline and alternatives."""
+
+import streamlit as st
+
+from sqrtwatch.dashboard import data, figures, frames
+from sqrtwatch.dashboard.state import url_multiselect, url_select
+
+src = data.source()
+catalog = data.catalog(src)
+runs = data.runs(src)
+
+st.title("Hardware")
+machine = url_select("Machine", sorted(runs["machine"].unique()), "machine")
+versions = frames.sort_versions(runs.loc[runs["machine"] == machine, "torch_version"])
+torch_version = url_select("torch version", versions, "torch", default=versions[-1] if versions else None)
+metric = url_select("Metric", ["GB/s", "seconds"], "metric", help="Effective bandwidth or time per call")
+
+param_columns = ["device", "dtype", "size", "variant", "impl"]
+
+
+def load(kind: str):
+    """Values of one kind from the newest run of the chosen machine and torch version."""
+    names = frames.benchmarks_of(catalog, kind)
+    if not names:
+        return frames.latest_run_values(data.values(src, ()), machine, torch_version)
+    values = frames.with_param_columns(data.values(src, names), param_columns)
+    return frames.latest_run_values(values, machine, torch_version)
+
+
+times = load(frames.KIND_TIME)
+copies = load(frames.KIND_COPY_TIME)
+dtypes = url_multiselect("dtypes", sorted(times["dtype"].unique()) if not times.empty else [], "dtype", help="Empty: all")
+variants = sorted(times["variant"].unique()) if not times.empty else []
+variant = url_select("Variant", variants, "variant", default="allocating")
+if dtypes:
+    times = times[times["dtype"].isin(dtypes)]
+    copies = copies[copies["dtype"].isin(dtypes)]
+if variant is not None:
+    times = times[times["variant"] == variant]
+seconds = times
+if metric == "GB/s":
+    times, copies = frames.as_gbps(times), frames.as_gbps(copies)
+
+st.subheader(f"{metric} vs size on {machine} (torch {torch_version})")
+st.caption("Dashed: a copy of the same bytes measured in the same run, the memory roofline of that machine.")
+st.plotly_chart(
+    figures.make_scaling_figure(
+        frames.scaling(times, ["device", "dtype"]), metric, roofline=frames.scaling(copies, ["device", "dtype"])
+    ),
+    width="stretch",
+)
+
+st.subheader("CPU vs GPU crossover")
+transfers = load(frames.KIND_TRANSFER)
+devices = set(times["device"]) if not times.empty else set()
+if transfers.empty and len(devices) < 2:
+    st.info(
+        f"Only {', '.join(sorted(devices)) or 'no'} device results on {machine}: the crossover needs a GPU run "
+        "(CUDA or MPS) of the same torch version."
+    )
+else:
+    crossover = frames.crossover(seconds, transfers[transfers["dtype"].isin(dtypes)] if dtypes else transfers)
+    st.plotly_chart(figures.make_scaling_figure(crossover, "seconds per call"), width="stretch")
+
+st.subheader("Alternatives vs torch.sqrt")
+alternatives = load(frames.KIND_ALTERNATIVE)
+if dtypes and not alternatives.empty:
+    alternatives = alternatives[alternatives["dtype"].isin(dtypes)]
+st.plotly_chart(figures.make_alternatives_figure(frames.speedups(alternatives)), width="stretch")
