@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlencode
 
 import pandas as pd
 
@@ -353,3 +354,29 @@ def crossover(times: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:
     with_transfers = scaling(transfers, ["device", "dtype"])
     with_transfers["label"] = with_transfers["label"] + " + transfers"
     return pd.concat([scaling(times, ["device", "dtype"]), with_transfers], ignore_index=True)
+
+
+def trend_link_params(benchmark: str, params: str, machine: str | None = None) -> dict[str, str]:
+    """Query parameters that open the Trends page on one series (see pages/trends.py)."""
+    link = {"bench": benchmark} | {f"p.{name}": unquote(value) for name, value in json.loads(params).items()}
+    if machine:
+        link["machine"] = machine
+    return link
+
+
+def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:
+    """Alerts as shown in the Alerts page, with a link to each alert's trend chart."""
+    columns = ["id", "kind", "status", "resolved", "benchmark", "parameters", "machine", "ratio", "commit_before",
+               "commit_after", "detected_at", "triage_note", "trend"]  # fmt: skip
+    if alerts.empty:
+        return pd.DataFrame(columns=columns)
+    table = alerts.assign(
+        parameters=alerts["params"].map(params_text),
+        commit_before=alerts["commit_before"].fillna("").str[:8],
+        commit_after=alerts["commit_after"].str[:8],
+        trend=[
+            "trends?" + urlencode(trend_link_params(b, p, m))
+            for b, p, m in zip(alerts["benchmark"], alerts["params"], alerts["machine"])
+        ],
+    )
+    return table[columns]

@@ -87,3 +87,14 @@ def url_toggle(label: str, key: str, default: bool = False, *, where: Any = st.s
     value = where.toggle(label, key=_PREFIX + key, help=help)
     st.query_params[key] = "1" if value else "0"
     return value
+
+
+def url_text(label: str, key: str, *, where: Any = st.sidebar, placeholder: str | None = None) -> str:
+    """A text input bound to the query parameter ``key`` (removed from the URL when empty)."""
+    _seed(key, st.query_params.get(key, ""))
+    value = where.text_input(label, key=_PREFIX + key, placeholder=placeholder)
+    if value:
+        st.query_params[key] = value
+    else:
+        st.query_params.pop(key, None)
+    return value

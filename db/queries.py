@@ -183,8 +183,13 @@ def accuracy_results(session: Session) -> pd.DataFrame:
 
 
 def alerts(session: Session, status: str = "all") -> pd.DataFrame:
-    """Alerts with their triage state, newest first; ``status`` is active/acknowledged/dismissed/all."""
+    """Alerts with their triage state, newest first; ``status`` is active/acknowledged/dismissed/all.
+
+    As in :func:`sqrtwatch.db.alerts.list_alerts`, ``active`` leaves out resolved alerts.
+    """
     statement = select(Alert.__table__).order_by(Alert.detected_at.desc(), Alert.id.desc())
     if status != "all":
         statement = statement.where(Alert.status == status)
+    if status == "active":
+        statement = statement.where(Alert.resolved.is_(False))
     return _frame(session, statement)

@@ -1,0 +1,36 @@
+"""Triage from the dashboard: who decided, and the write through sqrtwatch.db.alerts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from sqrtwatch.dashboard import data
+from sqrtwatch.dashboard.frames import params_text
+from sqrtwatch.db.alerts import set_alert_status
+
+# Recorded as the decider when the server has no logged-in user (no st.login configured).
+ANONYMOUS = "dashboard user"
+
+
+def describe(alerts: pd.DataFrame, alert_id: int) -> str:
+    """One line naming an alert in the triage picker."""
+    alert = alerts[alerts["id"] == alert_id].iloc[0]
+    ratio = f"{alert['ratio']:.3f}x" if pd.notna(alert["ratio"]) else "n/a"
+    short_name = alert["benchmark"].rsplit(".", 1)[-1]
+    return f"#{alert_id} {alert['kind']} {ratio} · {short_name} · {params_text(alert['params'])} · {alert['machine']}"
+
+
+def decider() -> str:
+    """The logged-in user's e-mail when the server uses st.login, else a generic name."""
+    try:
+        return st.user.get("email") or ANONYMOUS
+    except Exception:  # noqa: BLE001 - no auth configured on this server
+        return ANONYMOUS
+
+
+def set_status(src: data.Source, alert_id: int, status: str, note: str) -> None:
+    """Persist a triage decision; the alerts marker in ``data.source()`` changes with it."""
+    if data.read_only():
+        raise PermissionError("the dashboard is read-only")
+    set_alert_status(data.engine(src.url), alert_id, status, by=decider(), note=note)
