@@ -55,9 +55,29 @@ def main() -> None:
     "--torch",
     "torch_versions",
     multiple=True,
-    help="Run in an asv environment per torch version instead of this Python (repeatable).",
+    help="Run in an asv environment per torch version instead of this Python (repeatable; "
+    "'all': every version in asv.conf.json).",
 )
-def run(quick: bool, results_dir: Path, bench: tuple[str, ...], torch_versions: tuple[str, ...]) -> None:
+@click.option(
+    "--machine",
+    envvar="SQRTWATCH_MACHINE",
+    show_envvar=True,
+    help="asv machine name to record under (default: the host name; CI passes a stable one).",
+)
+@click.option(
+    "--commit",
+    "commits",
+    multiple=True,
+    help="With --torch: commit of this repository to measure (repeatable, rounds interleaved; default HEAD).",
+)
+def run(
+    quick: bool,
+    results_dir: Path,
+    bench: tuple[str, ...],
+    torch_versions: tuple[str, ...],
+    machine: str | None,
+    commits: tuple[str, ...],
+) -> None:
     """Run the asv suites on this machine and record their context."""
     from sqrtwatch.runner import RunError, run_suites
 
@@ -67,6 +87,8 @@ def run(quick: bool, results_dir: Path, bench: tuple[str, ...], torch_versions: 
             quick=quick,
             bench=list(bench),
             torch_versions=list(torch_versions),
+            machine=machine,
+            commits=list(commits),
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,7 +1,8 @@
 """``sqrtwatch run``: run the asv suites here, then record each results file's context.
 
 By default asv runs in the current Python environment (no rebuild per commit); with
-torch versions given, it runs in one asv virtualenv per version (see asv.conf.json).
+torch versions given, it runs in one asv virtualenv per version (see asv.conf.json and
+sqrtwatch.torch_matrix), and may then measure several commits, interleaved.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqrtwatch import torch_matrix
 from sqrtwatch.context import collect_context, context_path, write_context
 
 PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
@@ -57,6 +59,18 @@ class Checkout:
         except (OSError, subprocess.CalledProcessError) as exc:
             raise RunError(f"{self.root}: not a git checkout with a commit ({exc})") from exc
 
+    def resolve_commit(self, revision: str) -> str:
+        """The full hash of ``revision`` (a hash, branch, tag or ``HEAD~1``) in this checkout."""
+        completed = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0:
+            raise RunError(f"{self.root}: no commit {revision!r} in this checkout")
+        return completed.stdout.strip()
+
 
 def _asv(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     command = [sys.executable, "-m", "asv", *args]
@@ -77,32 +91,84 @@ def write_run_config(checkout: Checkout, results_dir: Path, config_path: Path) -
     return config_path
 
 
-def machine_name() -> str:
-    """The asv machine name this host registers as (asv's default: the host name)."""
+def machine_name(override: str | None = None) -> str:
+    """The asv machine name to register as: ``override``, else asv's default, the host name.
+
+    CI passes a stable name, since hosted runners get a new host name on every job.
+    """
     import platform
 
-    return platform.node()
+    name = platform.node() if override is None else override
+    if not name or name.strip() != name or any(sep in name for sep in ("/", "\\")) or name in (".", ".."):
+        raise RunError(f"machine name {name!r} cannot name a results folder")
+    return name
 
 
-def run_suites(results_dir: Path, quick: bool, bench: list[str], torch_versions: list[str]) -> None:
-    """Run the suites into ``results_dir`` and write a context file per new results file."""
+def run_suites(
+    results_dir: Path,
+    quick: bool,
+    bench: list[str],
+    torch_versions: list[str],
+    machine: str | None = None,
+    commits: list[str] | None = None,
+) -> None:
+    """Run the suites into ``results_dir`` and write a context file per new results file.
+
+    Without ``torch_versions`` asv runs in this Python on the working tree, tagged with HEAD.
+    With them it runs one virtualenv per torch version, on ``commits`` (default HEAD) as
+    committed, interleaving the rounds of every (commit, version) pair on this machine.
+    """
     checkout = Checkout.find()
-    commit = checkout.head_commit()
+    if commits and not torch_versions:
+        raise RunError("--commit needs --torch: this Python holds only the working tree")
     results_dir.mkdir(parents=True, exist_ok=True)
-    machine = machine_name()
+    machine = machine_name(machine)
+    profile = "quick" if quick else "full"
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-asv-") as tmp:
         config_path = write_run_config(checkout, results_dir, Path(tmp) / "asv.conf.json")
         detail_dir = Path(tmp) / "detail"
         detail_dir.mkdir()
-        _run_asv(checkout, config_path, detail_dir, machine, commit, quick, bench, torch_versions)
-        accuracy = load_accuracy_details(detail_dir)
-    written = record_contexts(
-        results_dir, machine, commit, profile="quick" if quick else "full", accuracy=accuracy
-    )
-    if not written:
-        raise RunError(f"asv wrote no results for commit {commit[:8]} under {results_dir / machine}")
+        if torch_versions:
+            hashes = [checkout.resolve_commit(c) for c in commits or ["HEAD"]]
+            written = _run_matrix(
+                checkout, config_path, detail_dir, machine, hashes, profile, bench, torch_versions, results_dir
+            )
+        else:
+            commit = checkout.head_commit()
+            env_args = ["--environment", f"existing:{sys.executable}", "--set-commit-hash", commit]
+            _run_asv(checkout, config_path, detail_dir, machine, profile, bench, env_args)
+            accuracy = load_accuracy_details(detail_dir)
+            written = record_contexts(results_dir, machine, commit, profile=profile, accuracy=accuracy)
+            if not written:
+                raise RunError(f"asv wrote no results for commit {commit[:8]} under {results_dir / machine}")
     for path in written:
         print(f"context: {path}")
+
+
+def _run_matrix(
+    checkout: Checkout,
+    config_path: Path,
+    detail_dir: Path,
+    machine: str,
+    commits: list[str],
+    profile: str,
+    bench: list[str],
+    torch_versions: list[str],
+    results_dir: Path,
+) -> list[Path]:
+    """Run the suites in one asv virtualenv per torch version; return the context files written."""
+    try:
+        versions = torch_matrix.resolve_torch_versions(torch_versions, checkout.config)
+        config = torch_matrix.matrix_config(json.loads(config_path.read_text()), versions, torch_matrix.this_python())
+        config_path.write_text(json.dumps(config, indent=2))
+        hash_file = config_path.with_name("commits.txt")
+        hash_file.write_text("".join(f"{commit}\n" for commit in commits))
+        _run_asv(checkout, config_path, detail_dir, machine, profile, bench, [f"HASHFILE:{hash_file}"])
+        return record_matrix_contexts(
+            config_path, results_dir, machine, commits, profile, load_accuracy_details(detail_dir)
+        )
+    except torch_matrix.MatrixError as exc:
+        raise RunError(str(exc)) from exc
 
 
 def _run_asv(
@@ -110,33 +176,27 @@ def _run_asv(
     config_path: Path,
     detail_dir: Path,
     machine: str,
-    commit: str,
-    quick: bool,
+    profile: str,
     bench: list[str],
-    torch_versions: list[str],
+    selection: list[str],
 ) -> None:
-
+    """Register the machine, then ``asv run`` with ``selection`` (environment or commit arguments)."""
     env = dict(os.environ)
-    env[PROFILE_ENV_VAR] = "quick" if quick else "full"
+    env[PROFILE_ENV_VAR] = profile
     env[DETAIL_ENV_VAR] = str(detail_dir)
 
     _asv(["machine", "--yes", "--config", str(config_path), "--machine", machine], checkout.root, env)
-    if torch_versions:
-        raise RunError("--torch needs the asv torch matrix (not configured yet)")
-    environments = ["--environment", f"existing:{sys.executable}"]
     args = [
         "run",
         "--config",
         str(config_path),
         "--machine",
         machine,
-        "--set-commit-hash",
-        commit,
         "--record-samples",
         "--show-stderr",
         "--launch-method",
         "spawn",
-        *environments,
+        *selection,
     ]
     for pattern in bench:
         args += ["--bench", pattern]
@@ -164,4 +224,34 @@ def record_contexts(
         path = context_path(results_dir, machine, results_file.stem)
         write_context(path, context)
         written.append(path)
+    return written
+
+
+def record_matrix_contexts(
+    config_path: Path, results_dir: Path, machine: str, commits: list[str], profile: str, accuracy: list[dict]
+) -> list[Path]:
+    """Write, beside each results file of the matrix run, the context of the environment that made it.
+
+    The context is collected by the environment's own Python, so it names the torch it really ran.
+    """
+    from asv.results import get_filename
+
+    written = []
+    for env in torch_matrix.matrix_environments(config_path):
+        requested = env.requirements["torch"]
+        results_files = [results_dir / get_filename(machine, commit, env.name) for commit in commits]
+        if not any(path.is_file() for path in results_files):
+            raise RunError(f"asv wrote no results for {env.name} under {results_dir / machine}")
+        env_context = torch_matrix.env_context(env)
+        torch_matrix.check_installed_torch(requested, env_context["torch_version"], env.name)
+        env_context |= {
+            "profile": profile,
+            "asv_env_name": env.name,
+            "accuracy": torch_matrix.accuracy_for_torch(accuracy, env_context["torch_version"]),
+        }
+        for commit, results_file in zip(commits, results_files):
+            if results_file.is_file():
+                path = context_path(results_dir, machine, results_file.stem)
+                write_context(path, env_context | {"sqrtwatch_commit": commit})
+                written.append(path)
     return written

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Print the benchmarks job matrix (runners x torch versions) and the default torch for $GITHUB_OUTPUT.
+
+The torch versions come from asv.conf.json (one list for local runs and CI), unless the
+manual trigger names others. The self-hosted GPU runner joins only when the repository
+variable enabling it is "true", so forks without such a runner stay green.
+Standard library only: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+# runs_on: what `runs-on:` takes. machine: the stable asv machine name results are filed
+# under ("" for self-hosted runners: the workflow uses the runner's own name).
+# torch_index: extra pip index for torch ("" = PyPI's default wheels).
+RUNNERS = {
+    "linux-cpu": {"runs_on": "ubuntu-latest", "machine": "gha-ubuntu-latest", "torch_index": PYTORCH_CPU_INDEX},
+    # PyPI's macOS arm64 wheels include MPS; whether the VM exposes it is recorded in the context.
+    "macos": {"runs_on": "macos-14", "machine": "gha-macos-14", "torch_index": ""},
+    # PyPI's Linux wheels are the CUDA builds.
+    "gpu": {"runs_on": ["self-hosted", "gpu"], "machine": "", "torch_index": ""},
+}
+VERSION = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?(\+[a-z0-9.]+)?$")
+
+
+def configured_torch_versions(config_path: Path) -> list[str]:
+    """The torch versions of asv.conf.json's matrix."""
+    try:
+        config = json.loads(config_path.read_text())
+        versions = config["matrix"]["req"]["torch"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"{config_path}: no matrix.req.torch list ({exc})") from exc
+    return check_versions(versions, str(config_path))
+
+
+def check_versions(versions: list, source: str) -> list[str]:
+    """``versions`` if each is an exact version string, else exit naming ``source``."""
+    if not isinstance(versions, list) or not versions:
+        raise SystemExit(f"{source}: expected a non-empty list of torch versions, got {versions!r}")
+    for version in versions:
+        if not isinstance(version, str) or not VERSION.match(version):
+            raise SystemExit(f"{source}: {version!r} is not an exact torch version such as 2.13.0")
+    return versions
+
+
+def plan(torch_versions: list[str], gpu_enabled: bool) -> dict:
+    """The ``strategy.matrix`` value: one entry per runner and torch version."""
+    runners = [name for name in RUNNERS if name != "gpu" or gpu_enabled]
+    return {
+        "include": [
+            {"runner": name, **RUNNERS[name], "torch": version}
+            for name in runners
+            for version in torch_versions
+        ]
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=Path("asv.conf.json"))
+    parser.add_argument("--torch", default="", help="Comma-separated versions overriding asv.conf.json.")
+    parser.add_argument("--gpu", default="", help='The repository variable; "true" adds the GPU runner.')
+    args = parser.parse_args(argv)
+
+    if args.torch.strip():
+        versions = check_versions([v.strip() for v in args.torch.split(",") if v.strip()], "--torch")
+    else:
+        versions = configured_torch_versions(args.config)
+    matrix = plan(versions, gpu_enabled=args.gpu.strip().lower() == "true")
+    sys.stdout.write(f"matrix={json.dumps(matrix, separators=(',', ':'))}\n")
+    # The first listed version serves the jobs that need just one (pull requests, publishing).
+    sys.stdout.write(f"default_torch={versions[0]}\n")
+
+
+if __name__ == "__main__":
+    main()
