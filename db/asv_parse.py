@@ -8,14 +8,15 @@ file is reported and skipped, not a traceback.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqrtwatch.db.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED
+from sqrtwatch.db.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, params_key
 
 SUPPORTED_VERSIONS = (1, 2)
 # Column sizes of the schema (db/models.py); longer strings are a format error.
@@ -53,14 +54,13 @@ class SuiteBenchmark:
     source_hash: str | None
 
 
-@dataclass(slots=True)
-class ParsedValue:
+class ParsedValue(NamedTuple):
     """One result value: a benchmark at one parameter combination."""
 
     benchmark: str
     version: str | None
-    params: dict[str, str]
-    param_index: int
+    params_key: str  # models.params_key() of {parameter name: asv repr string}
+    param_index: int  # position in itertools.product order
     status: str
     value: float | None
     ci_99_a: float | None
@@ -134,6 +134,8 @@ def text(value: Any, what: str, max_len: int = MAX_NAME, optional: bool = False)
 
 def number(value: Any, what: str) -> float | None:
     """A float statistic; NaN (asv's "not available") becomes None, infinities stay."""
+    if type(value) is float:  # the common case, first
+        return None if value != value else value
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -147,6 +149,8 @@ def number(value: Any, what: str) -> float | None:
 
 def integer(value: Any, what: str) -> int | None:
     """A 64-bit integer (asv writes counts as ints; old files sometimes as floats)."""
+    if type(value) is int and -INT64_MAX <= value <= INT64_MAX:  # the common case, first
+        return value
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -224,6 +228,12 @@ def parse_machine_json(data: Any) -> dict[str, str | None]:
     return {key: None if value is None else text(str(value), f"machine.json {key}", MAX_NAME) for key, value in fields.items()}
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def combination_key(names: tuple[str, ...], combo: tuple[str, ...]) -> str:
+    """The stored key of one parameter combination (cached: suites repeat a few combinations)."""
+    return params_key(dict(zip(names, combo)))
+
+
 def default_type_and_unit(name: str) -> tuple[str | None, str | None]:
     """asv's benchmark type and unit implied by the name's last part (time_, mem_, ...)."""
     last = name.rsplit(".", 1)[-1]
@@ -284,7 +294,7 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
         [text(v, f"{where} parameter value") for v in _list(values, f"{where} params entry")]
         for values in _list(cells.get("params") or [], f"{where} params")
     ]
-    names = param_names_for(name, len(param_lists), suite)
+    names = tuple(param_names_for(name, len(param_lists), suite))
     n_combos = math.prod(len(values) for values in param_lists)
     if n_combos > MAX_COMBINATIONS:
         raise ResultsFormatError(f"{where} has {n_combos} parameter combinations (limit {MAX_COMBINATIONS})")
@@ -297,47 +307,64 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
     elif not isinstance(results, list):
         results = [results]
 
-    def column(key: str, convert) -> list:
+    def column(key: str, convert, fast_type: type) -> list:
         values = cells.get(key)
         if values is None:
             return [None] * len(results)
         values = _list(values, f"{where} {key}")
-        return [convert(v, f"{where} {key}") for v in values] + [None] * (len(results) - len(values))
+        if fast_type is float and all(type(v) is float for v in values):
+            converted = [None if v != v else v for v in values]
+        else:
+            converted = [convert(v, f"{where} {key}") for v in values]
+        return converted + [None] * (len(results) - len(values))
 
-    stats = {key: column(f"stats_{key}", number) for key in ("ci_99_a", "ci_99_b", "q_25", "q_75")}
-    counts = {key: column(f"stats_{key}", integer) for key in ("number", "repeat")}
-    samples = column("samples", _samples)
-    n_samples = column("n_samples", integer) if "n_samples" in cells else [None] * len(results)
+    ci_99_a, ci_99_b, q_25, q_75 = (column(f"stats_{key}", number, float) for key in ("ci_99_a", "ci_99_b", "q_25", "q_75"))
+    numbers, repeats = (column(f"stats_{key}", integer, int) for key in ("number", "repeat"))
+    samples = column("samples", _samples, list)
+    n_samples = column("n_samples", integer, int)
     started_at = integer(cells.get("started_at"), f"{where} started_at")
     duration = number(cells.get("duration"), f"{where} duration")
     version = text(cells.get("version"), f"{where} version", MAX_VERSION, optional=True)
 
     # itertools.product order, last parameter fastest; a short result list
-    # covers only the first combinations. A repeated combination keeps the
-    # last value, as asv's own reader does.
-    by_combo: dict[tuple, ParsedValue] = {}
-    for index, (combo, raw) in enumerate(zip(combos, results)):
-        status, value = _status_and_value(raw, f"{where} result")
-        sample_list = samples[index]
-        by_combo[combo] = ParsedValue(
-            benchmark=name,
-            version=version,
-            params=dict(zip(names, combo)),
-            param_index=index,
-            status=status,
-            value=value,
-            ci_99_a=stats["ci_99_a"][index],
-            ci_99_b=stats["ci_99_b"][index],
-            q_25=stats["q_25"][index],
-            q_75=stats["q_75"][index],
-            number=counts["number"][index],
-            repeat=counts["repeat"][index],
-            n_samples=len(sample_list) if sample_list is not None else n_samples[index],
-            samples=sample_list,
-            started_at=started_at,
-            duration=duration,
+    # covers only the first combinations. Built column by column: this loop
+    # runs for every value of every file.
+    combos = list(itertools.islice(combos, len(results)))
+    count = len(combos)
+    statuses, values = [], []
+    for raw in results[:count]:
+        if type(raw) is float and raw == raw:  # the common case, first
+            statuses.append(STATUS_OK)
+            values.append(raw)
+        else:
+            status, value = _status_and_value(raw, f"{where} result")
+            statuses.append(status)
+            values.append(value)
+    parsed = list(
+        map(
+            ParsedValue,
+            itertools.repeat(name, count),
+            itertools.repeat(version, count),
+            [combination_key(names, combo) for combo in combos],
+            range(count),
+            statuses,
+            values,
+            ci_99_a[:count],
+            ci_99_b[:count],
+            q_25[:count],
+            q_75[:count],
+            numbers[:count],
+            repeats[:count],
+            [n if s is None else len(s) for s, n in zip(samples[:count], n_samples)],
+            samples[:count],
+            itertools.repeat(started_at, count),
+            itertools.repeat(duration, count),
         )
-    return list(by_combo.values())
+    )
+    if len(set(combos)) < count:
+        # A repeated combination keeps the last value, as asv's own reader does.
+        parsed = list({value.params_key: value for value in parsed}.values())
+    return parsed
 
 
 def _status_and_value(raw: Any, what: str) -> tuple[str, float | None]:
@@ -353,7 +380,12 @@ def _status_and_value(raw: Any, what: str) -> tuple[str, float | None]:
 def _samples(value: Any, what: str) -> list | None:
     if value is None:
         return None
-    return strict_json([_sample(v, what) for v in _list(value, what)])
+    value = _list(value, what)
+    if all(type(v) is float for v in value):
+        total = sum(value)
+        if total - total == 0:  # finite sum: every sample finite, nothing to convert
+            return value
+    return strict_json([_sample(v, what) for v in value])
 
 
 def _sample(value: Any, what: str) -> float:

@@ -7,6 +7,8 @@ loaders racing on the same keys both succeed.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,6 @@ from sqrtwatch.db.models import (
     ResultValue,
     Revision,
     Run,
-    params_key,
     utcnow,
 )
 
@@ -31,6 +32,7 @@ _VALUE_COLUMNS = (
     "param_index", "status", "value", "ci_99_a", "ci_99_b", "q_25", "q_75",
     "number", "repeat", "n_samples", "samples", "started_at", "duration",
 )
+_VALUE_ROW = ("run_id", "benchmark_id", "params", *_VALUE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,11 @@ class FileRecord:
 
 def dialect_insert(connection: sa.Connection, model) -> Any:
     """``INSERT`` for ``model`` with ``on_conflict_*`` support (SQLite or PostgreSQL)."""
-    name = connection.dialect.name
+    return dialect_insert_for(connection.dialect.name, model)
+
+
+def dialect_insert_for(name: str, model) -> Any:
+    """``INSERT`` for ``model`` in the dialect called ``name``."""
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif name == "postgresql":
@@ -249,37 +255,39 @@ def _values(
     suite: dict[str, SuiteBenchmark],
     benchmark_ids: BenchmarkIds,
 ) -> None:
-    rows = []
-    for value in parsed.values:
-        rows.append(
-            {
-                "run_id": run_id,
-                "benchmark_id": benchmark_ids.get(connection, value.benchmark, value.version, suite),
-                "params": params_key(value.params),
-                "param_index": value.param_index,
-                "status": value.status,
-                "value": value.value,
-                "ci_99_a": value.ci_99_a,
-                "ci_99_b": value.ci_99_b,
-                "q_25": value.q_25,
-                "q_75": value.q_75,
-                "number": value.number,
-                "repeat": value.repeat,
-                "n_samples": value.n_samples,
-                "samples": value.samples,
-                "started_at": value.started_at,
-                "duration": value.duration,
-            }
-        )
-    if not rows:
+    if not parsed.values:
         return
-    stmt = dialect_insert(connection, ResultValue)
+    ids: dict[tuple[str, str | None], int] = {}
+    for key in dict.fromkeys((value.benchmark, value.version) for value in parsed.values):
+        ids[key] = benchmark_ids.get(connection, key[0], key[1], suite)
+    # In _VALUE_ROW order; ParsedValue's fields from params_key on match it.
+    rows = [
+        (run_id, ids[value[0], value[1]], *value[2:13], None if value.samples is None else json.dumps(value.samples), *value[14:])
+        for value in parsed.values
+    ]
+    sql, positions = _values_upsert_sql(connection.dialect)
+    if positions is None:  # named parameters (psycopg)
+        rows = [dict(zip(_VALUE_ROW, row)) for row in rows]
+    elif positions != _VALUE_ROW:
+        order = [_VALUE_ROW.index(key) for key in positions]
+        rows = [tuple(row[i] for i in order) for row in rows]
+    # Straight to the driver's executemany: SQLAlchemy's per-row parameter
+    # processing would cost most of the ingest time (issue 5's speed target).
+    # Values are already plain Python types; samples already JSON text.
+    connection.exec_driver_sql(sql, rows)
+
+
+@functools.lru_cache(maxsize=4)
+def _values_upsert_sql(dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The result-value upsert as driver SQL, and the parameter order if positional."""
+    stmt = dialect_insert_for(dialect.name, ResultValue)
     # The file is the truth: a benchmark re-run on the same commit replaces its values.
     stmt = stmt.on_conflict_do_update(
         index_elements=["benchmark_id", "params", "run_id"],
         set_={column: stmt.excluded[column] for column in _VALUE_COLUMNS},
     )
-    connection.execute(stmt, rows)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(_VALUE_ROW), for_executemany=True)
+    return compiled.string, tuple(compiled.positiontup) if compiled.positional else None
 
 
 def _accuracy(connection: sa.Connection, run_id: int, context: RunContext) -> None:

@@ -53,7 +53,8 @@ Timestamp = Annotated[dt.datetime, mapped_column(DateTime(timezone=True))]
 OptTimestamp = Annotated[dt.datetime | None, mapped_column(DateTime(timezone=True))]
 OptText = Annotated[str | None, mapped_column(Text)]
 OptFloat = Annotated[float | None, mapped_column(Float)]
-OptJSON = Annotated[Any, mapped_column(JSON, nullable=True)]
+# none_as_null: Python None is SQL NULL, not the JSON text "null".
+OptJSON = Annotated[Any, mapped_column(JSON(none_as_null=True), nullable=True)]
 CommitHash = Annotated[str, mapped_column(String(64))]
 
 

@@ -32,8 +32,13 @@ class RunShift:
     series_count: int
 
 
-def find_run_wide_shifts(matrix: np.ndarray, min_effect: float = 0.05) -> tuple[list[RunShift], np.ndarray]:
+def find_run_wide_shifts(
+    matrix: np.ndarray, min_effect: float = 0.05, candidates: np.ndarray | None = None
+) -> tuple[list[RunShift], np.ndarray]:
     """Runs of a series x runs matrix of positive values (NaN = none, runs oldest first) that moved together.
+
+    ``candidates`` (a mask over runs) limits which runs may count as shifts: a run
+    that changed torch moved everything for a real reason.
 
     Also returns the divisor per point that takes the shifts out: the run's factor
     for a series that moved with its run, NaN (drop the point) for one that did
@@ -52,7 +57,7 @@ def find_run_wide_shifts(matrix: np.ndarray, min_effect: float = 0.05) -> tuple[
             if not np.isnan(log[row, run]) and len(history) >= 2:
                 ratios[row] = log[row, run] - np.median(history)
         known = ratios[~np.isnan(ratios)]
-        if len(known) < MIN_SERIES:
+        if len(known) < MIN_SERIES or (candidates is not None and not candidates[run]):
             continue
         shift = float(np.median(known))
         share = float(np.mean(np.sign(known) * np.sign(shift) * (np.abs(known) >= threshold) > 0))

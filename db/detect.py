@@ -1,0 +1,281 @@
+"""``sqrtwatch detect``: turn the stored history into alerts, keeping their ids and triage.
+
+A series is one machine x environment x benchmark x parameter combination, in
+commit-date order. Per machine and environment, run-wide shifts are found and
+taken out first (:mod:`sqrtwatch.db.runwide`); then each series' confirmed
+changes (:mod:`sqrtwatch.db.changepoints`) become alerts. An alert whose series
+went back to its old level, or whose change the history no longer shows, is
+marked resolved; its triage state is never touched here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from sqrtwatch.db.changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
+from sqrtwatch.db.engine import session_scope
+from sqrtwatch.db.models import Alert, utcnow
+from sqrtwatch.db.runwide import RunShift, find_run_wide_shifts
+from sqrtwatch.db.series import finite_samples, higher_is_better, is_deterministic, load_points, usable_points
+
+# asv's default regressions threshold, and its configuration key (regex -> minimum relative change).
+DEFAULT_MIN_EFFECT = 0.05
+THRESHOLDS_KEY = "regressions_thresholds"
+# An alert whose first commit moved by at most this many points is the same alert
+# (more history can move a drift's first step or a boundary by a commit).
+MATCH_DISTANCE = 2
+SERIES_KEY = ["machine", "env_name", "benchmark", "params"]
+
+
+@dataclass
+class DetectionSummary:
+    """What one detection pass did."""
+
+    series: int = 0
+    points: int = 0
+    new: int = 0
+    updated: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    run_wide_shifts: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line per fact, for the command line."""
+        lines = [
+            f"analysed {self.series} series ({self.points} points): {self.new} new alerts, "
+            f"{self.updated} updated, {self.resolved} resolved, {self.reopened} reopened"
+        ]
+        lines += [f"run-wide shift (not alerted): {shift}" for shift in self.run_wide_shifts]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FoundAlert:
+    """A change of one series as the alerts table stores it."""
+
+    key: tuple[str, str, str, str]
+    commit_before: str | None
+    commit_after: str
+    position: int  # index of commit_after in the series' commits
+    value_before: float
+    value_after: float
+    kind: str
+    resolved: bool
+
+
+def load_thresholds(config_path: Path = Path("asv.conf.json")) -> dict[str, float]:
+    """Minimum relative change per benchmark regex, from asv.conf.json's ``regressions_thresholds``."""
+    if not config_path.is_file():
+        return {}
+    try:
+        thresholds = json.loads(config_path.read_text()).get(THRESHOLDS_KEY, {})
+        return {pattern: float(value) for pattern, value in thresholds.items()}
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise ValueError(f"{config_path}: bad {THRESHOLDS_KEY} (want regex -> number): {exc}") from exc
+
+
+def config_for(benchmark: str, thresholds: dict[str, float], base: DetectionConfig) -> DetectionConfig:
+    """The detection settings of one benchmark: as asv does, the largest matching threshold wins."""
+    matching = [value for pattern, value in thresholds.items() if re.search(pattern, benchmark)]
+    return replace(base, min_effect=max(matching)) if matching else base
+
+
+def detect_alerts(
+    engine: Engine, thresholds: dict[str, float] | None = None, config: DetectionConfig = DetectionConfig()
+) -> DetectionSummary:
+    """Find every series' changes and bring the alerts table in line with them."""
+    thresholds = load_thresholds() if thresholds is None else thresholds
+    summary = DetectionSummary()
+    with session_scope(engine) as session:
+        points = load_points(session)
+        found: list[FoundAlert] = []
+        analysed: set[tuple] = set()
+        for (machine, env_name), runs in points.groupby(["machine", "env_name"], sort=False):
+            found += _detect_environment(runs, thresholds, config, summary, f"{machine} / {env_name}")
+            analysed |= set(runs[SERIES_KEY].itertuples(index=False, name=None))
+        summary.series = len(analysed)
+        summary.points = len(points)
+        _reconcile(session, found, analysed, points, summary)
+    return summary
+
+
+def _detect_environment(
+    rows: pd.DataFrame, thresholds: dict[str, float], config: DetectionConfig, summary: DetectionSummary, where: str
+) -> list[FoundAlert]:
+    runs = rows.drop_duplicates("run_id")[["run_id", "commit_hash", "torch_version"]].reset_index(drop=True)
+    run_column = {run_id: i for i, run_id in enumerate(runs["run_id"])}
+    series = [(key, group) for key, group in rows.groupby(SERIES_KEY, sort=False)]
+    divisors = _run_wide_divisors(series, runs, run_column, config, summary, where)
+    found = []
+    for (key, group), divisor in zip(series, divisors):
+        found += _detect_series(key, group, divisor, run_column, config_for(key[2], thresholds, config))
+    return found
+
+
+def _run_wide_divisors(series, runs, run_column, config, summary, where) -> list[np.ndarray]:
+    """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
+    matrix = np.full((len(series), len(runs)), np.nan)
+    for row, (_, group) in enumerate(series):
+        if is_deterministic(group["unit"].iloc[-1]):
+            continue
+        usable = usable_points(group["status"].tolist(), group["version"].tolist())
+        for run_id, value, ok in zip(group["run_id"], group["value"], usable):
+            if ok:
+                matrix[row, run_column[run_id]] = value
+    torch = runs["torch_version"].fillna("").to_numpy()
+    same_torch = np.concatenate([[True], torch[1:] == torch[:-1]])
+    shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_torch)
+    summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts]
+    return list(divisors)
+
+
+def _describe_shift(shift: RunShift, runs: pd.DataFrame, where: str) -> str:
+    commit = runs["commit_hash"].iloc[shift.run][:8]
+    return (
+        f"{where} at {commit}: x{shift.factor:.2f} "
+        f"({shift.share_moved:.0%} of {shift.series_count} series moved together)"
+    )
+
+
+def _detect_series(key, group: pd.DataFrame, divisor: np.ndarray, run_column, config: DetectionConfig) -> list[FoundAlert]:
+    unit = group["unit"].iloc[-1]
+    commits = group["commit_hash"].tolist()
+    usable = usable_points(group["status"].tolist(), group["version"].tolist())
+    columns = [run_column[run_id] for run_id in group["run_id"]]
+    deterministic = is_deterministic(unit)
+    index = [
+        i for i, ok in enumerate(usable) if ok and (deterministic or not math.isnan(divisor[columns[i]]))
+    ]
+    values = group["value"].to_numpy(dtype=float)
+    if deterministic:
+        changes = find_deterministic_changes([values[i] for i in index])
+    else:
+        scale = [divisor[columns[i]] for i in index]
+        samples = [finite_samples(group["samples"].iloc[i]) for i in index]
+        changes = find_changes(
+            [values[i] / s for i, s in zip(index, scale)],
+            [None if smp is None else [x / s for x in smp] for smp, s in zip(samples, scale)],
+            config,
+        )
+    better_up = higher_is_better(unit)
+    result = []
+    for change, resolved in _fold_reversals(changes, config.min_effect):
+        worse = change.level_after > change.level_before
+        result.append(
+            FoundAlert(
+                key=key,
+                commit_before=commits[index[change.before]],
+                commit_after=commits[index[change.after]],
+                position=index[change.after],
+                value_before=change.level_before,
+                value_after=change.level_after,
+                kind="improvement" if worse == better_up else "regression",
+                resolved=resolved,
+            )
+        )
+    return result
+
+
+def _fold_reversals(changes: list[Change], min_effect: float) -> list[tuple[Change, bool]]:
+    """Changes to alert on, each with whether the series went back to its level before it.
+
+    A change that only brings the series back to where an earlier change left it is
+    that earlier alert's resolution, not an alert of its own.
+    """
+    kept: list[tuple[Change, bool]] = []
+    for change in changes:
+        undone = next(
+            (
+                k
+                for k, (earlier, resolved) in enumerate(kept)
+                if not resolved
+                and (earlier.ratio > 1) != (change.ratio > 1)
+                and _close(change.level_after, earlier.level_before, min_effect)
+            ),
+            None,
+        )
+        if undone is None:
+            kept.append((change, False))
+        else:
+            kept[undone] = (kept[undone][0], True)
+    return kept
+
+
+def _close(a: float, b: float, min_effect: float) -> bool:
+    if a == b:
+        return True
+    if a <= 0 or b <= 0:
+        return False
+    return abs(math.log(a / b)) < math.log1p(max(min_effect, 1e-9))
+
+
+def _reconcile(session, found: list[FoundAlert], analysed: set[tuple], points: pd.DataFrame, summary) -> None:
+    """Insert, update and resolve alerts so that the table matches ``found``; triage stays."""
+    existing: dict[tuple, list[Alert]] = {}
+    for alert in session.scalars(select(Alert)):
+        existing.setdefault((alert.machine, alert.env_name, alert.benchmark, alert.params), []).append(alert)
+    positions = _commit_positions(points)
+    matched: set[int] = set()
+    now = utcnow()
+    for item in found:
+        candidates = [a for a in existing.get(item.key, []) if a.kind == item.kind and a.id not in matched]
+        alert = _closest(candidates, item, positions.get(item.key, {}))
+        if alert is None:
+            alert = Alert(
+                machine=item.key[0], env_name=item.key[1], benchmark=item.key[2], params=item.key[3],
+                kind=item.kind, commit_after=item.commit_after, status="active", detected_at=now,
+            )
+            session.add(alert)
+            existing.setdefault(item.key, []).append(alert)
+            summary.new += 1
+        else:
+            summary.updated += 1
+            if alert.resolved and not item.resolved:
+                summary.reopened += 1
+        if item.resolved and not alert.resolved:
+            summary.resolved += 1
+        alert.commit_before = item.commit_before
+        alert.commit_after = item.commit_after
+        alert.value_before = item.value_before
+        alert.value_after = item.value_after
+        alert.ratio = item.value_after / item.value_before if item.value_before else None
+        alert.resolved = item.resolved
+        alert.resolved_at = (alert.resolved_at or now) if item.resolved else None
+        session.flush()
+        matched.add(alert.id)
+    # Alerts of analysed series that the history no longer shows (a newest-commit
+    # change the next run did not confirm, or a history restarted by a new version).
+    for key in analysed:
+        for alert in existing.get(key, []):
+            if alert.id not in matched and not alert.resolved:
+                alert.resolved, alert.resolved_at = True, now
+                summary.resolved += 1
+
+
+def _commit_positions(points: pd.DataFrame) -> dict[tuple, dict[str, int]]:
+    positions: dict[tuple, dict[str, int]] = {}
+    for key, group in points.groupby(SERIES_KEY, sort=False):
+        positions[key] = {commit: i for i, commit in enumerate(group["commit_hash"])}
+    return positions
+
+
+def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[str, int]) -> Alert | None:
+    """The stored alert that ``item`` continues: same first commit, or one at most a few points away."""
+    best, best_distance = None, MATCH_DISTANCE + 1
+    for alert in candidates:
+        position = positions.get(alert.commit_after)
+        distance = 0 if alert.commit_after == item.commit_after else (
+            abs(position - item.position) if position is not None else math.inf
+        )
+        if distance < best_distance:
+            best, best_distance = alert, distance
+    return best
