@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,37 @@ def sqlite_url(tmp_path) -> str:
 def postgres_admin_url() -> str | None:
     """PostgreSQL server for the tests, from SQRTWATCH_TEST_POSTGRES_URL (CI sets it)."""
     return os.environ.get("SQRTWATCH_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database, dropped afterwards.
+
+    Skipped when SQRTWATCH_TEST_POSTGRES_URL is unset, except in CI (CI=true), where
+    a missing server must fail the run rather than silently test SQLite only.
+    """
+    admin_url = postgres_admin_url()
+    if not admin_url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but SQRTWATCH_TEST_POSTGRES_URL is not set (see .ci/run)")
+        pytest.skip("SQRTWATCH_TEST_POSTGRES_URL not set")
+    import sqlalchemy as sa
+
+    name = f"sqrtwatch_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request) -> str:
+    """A fresh empty database: a SQLite file, then a PostgreSQL database (see postgres_url)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
