@@ -11,12 +11,12 @@ from sqrtwatch.dashboard import data, start
 st.set_page_config(page_title="sqrtwatch", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
-    st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
-    st.Page("pages/accuracy.py", title="Accuracy", icon=":material/target:", url_path="accuracy"),
-    st.Page("pages/hardware.py", title="Hardware", icon=":material/memory:", url_path="hardware"),
-    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
+    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("views/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
+    st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
+    st.Page("views/accuracy.py", title="Accuracy", icon=":material/target:", url_path="accuracy"),
+    st.Page("views/hardware.py", title="Hardware", icon=":material/memory:", url_path="hardware"),
+    st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
 ]
 
 page = st.navigation(PAGES)

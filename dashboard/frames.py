@@ -357,7 +357,7 @@ def crossover(times: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:
 
 
 def trend_link_params(benchmark: str, params: str, machine: str | None = None) -> dict[str, str]:
-    """Query parameters that open the Trends page on one series (see pages/trends.py)."""
+    """Query parameters that open the Trends page on one series (see views/trends.py)."""
     link = {"bench": benchmark} | {f"p.{name}": unquote(value) for name, value in json.loads(params).items()}
     if machine:
         link["machine"] = machine

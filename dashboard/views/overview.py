@@ -28,7 +28,7 @@ if not active.empty:
     st.subheader("Active alerts")
     shown = active[["id", "kind", "benchmark", "machine", "ratio", "commit_after", "detected_at"]].head(10)
     st.dataframe(shown.assign(commit_after=shown["commit_after"].str[:8]), hide_index=True, width="stretch")
-    st.page_link("pages/alerts.py", label=f"Triage all {len(active)} active alerts", icon=":material/notifications:")
+    st.page_link("views/alerts.py", label=f"Triage all {len(active)} active alerts", icon=":material/notifications:")
 
 st.subheader(f"Throughput on {machine}")
 st.caption("Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline.")

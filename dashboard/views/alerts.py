@@ -50,7 +50,7 @@ alert_id = url_select(
 )
 alert = alerts[alerts["id"] == alert_id].iloc[0]
 st.page_link(
-    "pages/trends.py",
+    "views/trends.py",
     label="Open its trend chart",
     icon=":material/show_chart:",
     query_params=frames.trend_link_params(alert["benchmark"], alert["params"], alert["machine"]),
