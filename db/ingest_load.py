@@ -77,13 +77,19 @@ class BenchmarkIds:
         self._committed: dict[tuple[str, str], int] = {}
         self._pending: dict[tuple[str, str], int] = {}
 
-    def get(self, connection: sa.Connection, name: str, version: str | None, suite: dict[str, SuiteBenchmark]) -> int:
+    def get(
+        self,
+        connection: sa.Connection,
+        name: str,
+        version: str | None,
+        param_names: list[str],
+        suite: dict[str, SuiteBenchmark],
+    ) -> int:
         key = (name, version or "")
         row_id = self._committed.get(key) or self._pending.get(key)
         if row_id is None:
-            row_id = get_or_create(
-                connection, Benchmark, {"name": name, "version": key[1]}, benchmark_attributes(name, version, suite)
-            )
+            attributes = benchmark_attributes(name, version, suite) | {"param_names": param_names}
+            row_id = get_or_create(connection, Benchmark, {"name": name, "version": key[1]}, attributes)
             self._pending[key] = row_id
         return row_id
 
@@ -96,16 +102,15 @@ class BenchmarkIds:
 
 
 def benchmark_attributes(name: str, version: str | None, suite: dict[str, SuiteBenchmark]) -> dict[str, Any]:
-    """Type, unit, parameter names and flags of a benchmark version, from benchmarks.json if there."""
+    """Type, unit, source hash and flags of a benchmark version, from benchmarks.json if there."""
     known = suite.get(name)
     if known is None:
         type_, unit = default_type_and_unit(name)
-        return {"type": type_, "unit": unit, "param_names": None, "source_hash": None, "in_suite": False, "stale": False}
+        return {"type": type_, "unit": unit, "source_hash": None, "in_suite": False, "stale": False}
     current = version is None or version == known.version
     return {
         "type": known.type,
         "unit": known.unit,
-        "param_names": known.param_names,
         "source_hash": known.source_hash if current else None,
         "in_suite": True,
         "stale": not current,
@@ -258,8 +263,12 @@ def _values(
     if not parsed.values:
         return
     ids: dict[tuple[str, str | None], int] = {}
-    for key in dict.fromkeys((value.benchmark, value.version) for value in parsed.values):
-        ids[key] = benchmark_ids.get(connection, key[0], key[1], suite)
+    for value in parsed.values:
+        key = (value.benchmark, value.version)
+        if key not in ids:
+            # The names this file's rows use (benchmarks.json's, or asv's param1, ...).
+            param_names = list(json.loads(value.params_key))
+            ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, param_names, suite)
     # In _VALUE_ROW order; ParsedValue's fields from params_key on match it.
     rows = [
         (run_id, ids[value[0], value[1]], *value[2:13], None if value.samples is None else json.dumps(value.samples), *value[14:])
