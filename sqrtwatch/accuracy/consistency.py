@@ -1,0 +1,124 @@
+"""Consistency: does the same implementation give the same bits however it is called?
+
+Counts of bitwise differences (NaNs with different bits count too) between eager and
+``torch.compile``, contiguous and strided input, one thread and all threads, and the
+very first call in a fresh process and a warmed-up call (a first-call race in a math
+library would show only there). The inputs are a fixed sample of the dtype.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CONSISTENCY_SAMPLES = 1 << 16
+
+
+def consistency_inputs(dtype: str):
+    """Every pattern of a 16-bit dtype, else a fixed stratified sample; a CPU tensor."""
+    from sqrtwatch.accuracy.complex_eval import complex_tensor
+    from sqrtwatch.accuracy.exhaustive import pattern_chunk
+    from sqrtwatch.accuracy.formats import component_format, is_complex
+    from sqrtwatch.accuracy.sampling import complex_samples, patterns_to_tensor, sample_patterns
+
+    fmt = component_format(dtype)
+    if is_complex(dtype):
+        return complex_tensor(complex_samples(fmt, CONSISTENCY_SAMPLES), fmt)
+    if fmt.bits == 16:
+        return pattern_chunk(0, fmt.patterns, fmt)
+    return patterns_to_tensor(sample_patterns(fmt, CONSISTENCY_SAMPLES), fmt)
+
+
+def output_bits(result):
+    """The bits of a result tensor as an integer tensor (complex: both components)."""
+    import torch
+
+    result = result.detach().cpu().contiguous()
+    if result.is_complex():
+        result = torch.view_as_real(result)
+    width = result.element_size() * 8
+    return result.view({16: torch.int16, 32: torch.int32, 64: torch.int64}[width])
+
+
+def count_differences(a, b) -> int:
+    return int((output_bits(a) != output_bits(b)).sum())
+
+
+def _strided(x):
+    import torch
+
+    base = torch.zeros(x.numel() * 2, dtype=x.dtype, device=x.device)
+    base[1::2] = x
+    return base[1::2]
+
+
+def _compiled_differences(fn, x, reference) -> int | str:
+    import torch
+
+    try:
+        compiled = torch.compile(fn, dynamic=False, fullgraph=False)
+        return count_differences(compiled(x), reference)
+    except Exception as exc:  # noqa: BLE001 - report why compile failed, keep the other checks
+        return f"torch.compile failed: {type(exc).__name__}: {exc}"[:300]
+
+
+def fresh_process_bits(impl: str, dtype: str, device: str):
+    """The output bits of the first call of ``impl`` in a new Python process."""
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="sqrtwatch-fresh-") as tmp:
+        out = Path(tmp) / "bits.pt"
+        subprocess.run(
+            [sys.executable, "-m", "sqrtwatch.accuracy.consistency", impl, dtype, device, str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return torch.load(out)
+
+
+def check_consistency(impl: str, dtype: str, device: str) -> dict:
+    """Bitwise-difference counts of ``impl`` on ``dtype`` between ways of calling it."""
+    import torch
+
+    from sqrtwatch.impls import load_impl
+
+    fn = load_impl(impl)
+    x = consistency_inputs(dtype).to(device)
+    warm = fn(x)
+    warm = fn(x)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one_thread = fn(x)
+    finally:
+        torch.set_num_threads(threads)
+    try:
+        fresh = fresh_process_bits(impl, dtype, device)
+        fresh_differences: int | str = int((fresh != output_bits(warm)).sum())
+    except subprocess.CalledProcessError as exc:
+        fresh_differences = f"fresh process failed: {exc.stderr.strip()[-300:]}"
+    return {
+        "inputs": x.numel(),
+        "compile_vs_eager": _compiled_differences(fn, x, warm),
+        "strided_vs_contiguous": count_differences(fn(_strided(x)), warm),
+        "one_thread_vs_all": count_differences(one_thread, warm),
+        "threads": threads,
+        "fresh_process_vs_warm": fresh_differences,
+    }
+
+
+def _first_call_main(impl: str, dtype: str, device: str, out: str) -> None:
+    """Entry point of the fresh process: build the inputs, call once, save the bits."""
+    import torch
+
+    from sqrtwatch.impls import load_impl
+
+    x = consistency_inputs(dtype).to(device)
+    torch.save(output_bits(load_impl(impl)(x)), out)
+
+
+if __name__ == "__main__":
+    _first_call_main(*sys.argv[1:5])
