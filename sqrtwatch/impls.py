@@ -67,7 +67,8 @@ def _numpy(x):
         raise NotImplementedError("numpy runs on the CPU only")
     if x.dtype == torch.bfloat16:
         raise NotImplementedError("numpy has no bfloat16")
-    return torch.from_numpy(np.sqrt(x.numpy()))
+    with np.errstate(invalid="ignore"):  # sqrt of negatives is NaN by definition, not news
+        return torch.from_numpy(np.sqrt(x.numpy()))
 
 
 _BUILTIN_FUNCTIONS: dict[str, ImplFn] = {
