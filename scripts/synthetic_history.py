@@ -38,11 +38,11 @@ def commit_hash(index: int) -> str:
     return hashlib.sha1(f"commit-{index}".encode()).hexdigest()
 
 
-def write_side_files(out: Path, names: list[str]) -> None:
+def write_side_files(out: Path, names: list[str], machine_name: str = MACHINE) -> None:
     """machine.json and benchmarks.json, as asv writes them."""
-    machine_dir = out / MACHINE
+    machine_dir = out / machine_name
     machine_dir.mkdir(parents=True, exist_ok=True)
-    machine = {"arch": "x86_64", "cpu": "Synthetic CPU", "machine": MACHINE, "num_cpu": "8", "os": "Linux", "ram": "16000000"}
+    machine = {"arch": "x86_64", "cpu": "Synthetic CPU", "machine": machine_name, "num_cpu": "8", "os": "Linux", "ram": "16000000"}
     (machine_dir / "machine.json").write_text(json.dumps({**machine, "version": 1}))
     benchmarks = {
         name: {
@@ -59,7 +59,9 @@ def write_side_files(out: Path, names: list[str]) -> None:
     (out / "benchmarks.json").write_text(json.dumps({**benchmarks, "version": 2}))
 
 
-def write_results_file(out: Path, names: list[str], index: int, n_samples: int, rng: random.Random) -> Path:
+def write_results_file(
+    out: Path, names: list[str], index: int, n_samples: int, rng: random.Random, machine_name: str = MACHINE
+) -> Path:
     """The results file of the ``index``-th commit."""
     commit = commit_hash(index)
     date = FIRST_COMMIT_MS + index * COMMIT_STEP_MS
@@ -100,7 +102,7 @@ def write_results_file(out: Path, names: list[str], index: int, n_samples: int, 
         "commit_hash": commit,
         "env_name": ENV_NAME,
         "date": date,
-        "params": {"machine": MACHINE, "python": "3.11", "torch": "2.13.0"},
+        "params": {"machine": machine_name, "python": "3.11", "torch": "2.13.0"},
         "python": "3.11",
         "requirements": {"torch": "2.13.0"},
         "env_vars": {},
@@ -109,17 +111,19 @@ def write_results_file(out: Path, names: list[str], index: int, n_samples: int, 
         "durations": {},
         "version": 2,
     }
-    path = out / MACHINE / f"{commit[:8]}-{ENV_NAME}.json"
+    path = out / machine_name / f"{commit[:8]}-{ENV_NAME}.json"
     path.write_text(json.dumps(data))
     return path
 
 
-def write_history(out: Path, commits: int, benchmarks: int, n_samples: int, seed: int = 0) -> list[Path]:
+def write_history(
+    out: Path, commits: int, benchmarks: int, n_samples: int, seed: int = 0, machine_name: str = MACHINE
+) -> list[Path]:
     """A whole synthetic results directory; returns the results files, oldest first."""
     rng = random.Random(seed)
     names = benchmark_names(benchmarks)
-    write_side_files(out, names)
-    return [write_results_file(out, names, i, n_samples, rng) for i in range(commits)]
+    write_side_files(out, names, machine_name)
+    return [write_results_file(out, names, i, n_samples, rng, machine_name) for i in range(commits)]
 
 
 def main() -> None:
