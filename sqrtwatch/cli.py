@@ -117,10 +117,13 @@ def ingest(results_dir: Path, db_url: str) -> None:
 @click.option("--machine", "machine", help="Machine name.")
 def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) -> None:
     """Write every stored result value to standard output."""
-    from sqrtwatch.db.export import export_values
+    from sqrtwatch.db.export import ExportError, export_values
 
     engine = _open_engine(db_url)
-    export_values(engine, sys.stdout, fmt=fmt, benchmark=benchmark, machine=machine)
+    try:
+        export_values(engine, sys.stdout, fmt=fmt, benchmark=benchmark, machine=machine)
+    except ExportError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @main.command()
