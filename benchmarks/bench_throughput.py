@@ -1,14 +1,143 @@
-"""Throughput of torch.sqrt (placeholder slice; the full grid replaces it)."""
+"""Throughput of ``torch.sqrt``: seconds per call, GB/s, elements/s, roofline, small-tensor cost.
 
-import torch
+Every class names its parameters after the grid (device, dtype, size, variant, threads,
+domain) so the dashboard and the detection group cells the same way across suites.
+``quick_grids`` hold the cells the quick profile keeps; the others skip under it.
+"""
+
+from . import common, metrics
+from .common import DEVICES, DOMAINS, DTYPES, SIZES, THREADS, VARIANTS, Timed
+
+# Bandwidth and roofline are about memory: sizes well beyond the caches.
+_BANDWIDTH_SIZES = [10_000_000, 100_000_000]
+_MID_SIZES = [100_000, 10_000_000]  # cache-resident and memory-bound
 
 
-class TimeSqrt:
-    params = [["float32"], [1000, 100000]]
-    param_names = ["dtype", "size"]
+class Sqrt(Timed):
+    """Seconds per ``torch.sqrt`` call over the main grid, on positive inputs, all CPU cores."""
 
-    def setup(self, dtype, size):
-        self.x = torch.rand(size, dtype=getattr(torch, dtype)) + 1
+    params = [DEVICES, DTYPES, SIZES, VARIANTS]
+    param_names = ["device", "dtype", "size", "variant"]
+    quick_grids = [{"dtype": {"float32"}, "size": {1, 100_000, 10_000_000}}, {"dtype": {"float64"}, "size": {100_000}}]
+    version = "1"
 
-    def time_sqrt(self, dtype, size):
-        torch.sqrt(self.x)
+    def setup(self, device, dtype, size, variant):
+        common.require_profile(self.quick_grids, dict(device=device, dtype=dtype, size=size, variant=variant))
+        self.cell = common.sqrt_cell(device, dtype, size, variant, "positive")
+        self.sync = common.synchronizer(device)
+        if self.cell.prepare is not None:
+            self.cell.prepare()
+        self.sync()
+
+    def time_sqrt(self, device, dtype, size, variant):
+        self.cell.call()
+        self.sync()
+
+
+class SqrtThreads(Timed):
+    """Seconds per ``torch.sqrt(x, out=...)`` call on the CPU with one thread and with all cores.
+
+    Sizes start at 100_000: below torch's parallel grain size (32768 elements) both
+    thread counts run the same single-threaded loop.
+    """
+
+    params = [["cpu"], DTYPES, _MID_SIZES, THREADS]
+    param_names = ["device", "dtype", "size", "threads"]
+    quick_grids = [{"dtype": {"float32"}, "size": {10_000_000}}]
+    version = "1"
+
+    def setup(self, device, dtype, size, threads):
+        common.require_profile(self.quick_grids, dict(device=device, dtype=dtype, size=size, threads=threads))
+        self.cell = common.sqrt_cell(device, dtype, size, "out", "positive", threads)
+
+    def time_sqrt(self, device, dtype, size, threads):
+        self.cell.call()
+
+
+class SqrtDomain(Timed):
+    """Seconds per ``torch.sqrt(x, out=...)`` call by input domain (negatives take the NaN path)."""
+
+    params = [DEVICES, DTYPES, _MID_SIZES, DOMAINS]
+    param_names = ["device", "dtype", "size", "domain"]
+    quick_grids = [{"dtype": {"float32"}, "size": {100_000}}]
+    version = "1"
+
+    def setup(self, device, dtype, size, domain):
+        common.require_profile(self.quick_grids, dict(device=device, dtype=dtype, size=size, domain=domain))
+        self.cell = common.sqrt_cell(device, dtype, size, "out", domain)
+        self.sync = common.synchronizer(device)
+        self.sync()
+
+    def time_sqrt(self, device, dtype, size, domain):
+        self.cell.call()
+        self.sync()
+
+
+class Bandwidth:
+    """Effective bandwidth, elements/s and fraction of the copy roofline, all CPU cores.
+
+    Sqrt and a plain copy of the same bytes are sampled alternately in this process, so
+    the roofline fraction compares them under the same conditions.
+    """
+
+    params = [DEVICES, DTYPES, _BANDWIDTH_SIZES, VARIANTS]
+    param_names = ["device", "dtype", "size", "variant"]
+    quick_grids = [{"dtype": {"float32"}, "size": {10_000_000}, "variant": {"allocating", "out"}}]
+    budget = metrics.Budget(min_samples=10, max_samples=200, max_seconds=1.5)
+    timeout = 180
+    version = "1"
+
+    def setup(self, device, dtype, size, variant):
+        common.require_profile(self.quick_grids, dict(device=device, dtype=dtype, size=size, variant=variant))
+        cell = common.sqrt_cell(device, dtype, size, variant, "positive")
+        cases = {
+            "sqrt": metrics.Case(cell.call, cell.prepare),
+            "copy": metrics.Case(cell.copy),
+        }
+        samples = metrics.sample_seconds(cases, common.synchronizer(device), self.budget)
+        self.sqrt_seconds = metrics.median(samples["sqrt"])
+        self.copy_seconds = metrics.median(samples["copy"])
+        self.nbytes = metrics.bytes_moved(size, cell.itemsize)
+
+    def track_gbps(self, device, dtype, size, variant):
+        return metrics.gigabytes_per_second(self.nbytes, self.sqrt_seconds)
+
+    track_gbps.unit = "GB/s"
+
+    def track_elements_per_s(self, device, dtype, size, variant):
+        return metrics.elements_per_second(size, self.sqrt_seconds)
+
+    track_elements_per_s.unit = "elements/s"
+
+    def track_roofline_fraction(self, device, dtype, size, variant):
+        return metrics.roofline_fraction(self.copy_seconds, self.sqrt_seconds)
+
+    track_roofline_fraction.unit = "fraction"
+
+
+class SmallTensor:
+    """Microseconds per call on a one-element tensor: the fixed cost of dispatch (and launch).
+
+    Calls run back to back, 100 per timed block with one synchronize per block; the in-place
+    variant re-roots the same positive element (it stays positive), so no copy is needed.
+    """
+
+    params = [DEVICES, DTYPES, VARIANTS]
+    param_names = ["device", "dtype", "variant"]
+    quick_grids = [{"dtype": {"float32"}}]
+    budget = metrics.Budget(min_samples=20, max_samples=200, max_seconds=0.5)
+    calls_per_sample = 100
+    version = "1"
+
+    def setup(self, device, dtype, variant):
+        common.require_profile(self.quick_grids, dict(device=device, dtype=dtype, variant=variant))
+        cell = common.sqrt_cell(device, dtype, 1, variant, "positive")
+        samples = metrics.sample_seconds(
+            {"sqrt": metrics.Case(cell.call)}, common.synchronizer(device), self.budget, self.calls_per_sample
+        )
+        self.seconds = metrics.median(samples["sqrt"])
+
+    def track_us_per_call(self, device, dtype, variant):
+        return metrics.microseconds(self.seconds)
+
+    track_us_per_call.unit = "us"

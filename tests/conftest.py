@@ -16,7 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Benchmarks selected for the tiny real asv pass that end-to-end tests share.
 # Keep it to a few seconds of the quick profile, with at least one skipped cell.
-TINY_BENCH = [r"bench_throughput\.TimeSqrt\.time_sqrt"]
+TINY_BENCH = [
+    r"bench_throughput\.Sqrt\.time_sqrt\('(cpu|cuda)', 'float32', 100000, 'out'\)",
+    r"bench_throughput\.SmallTensor\.track_us_per_call\('cpu', 'float32', 'out'\)",
+]
 
 
 def run_sqrtwatch(*args: str, cwd: Path = REPO_ROOT, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

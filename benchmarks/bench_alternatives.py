@@ -1,0 +1,105 @@
+"""What users weigh instead of ``torch.sqrt``, timed on the same inputs (allocating, positive).
+
+Implementations: the built-ins of :mod:`sqrtwatch.impls` (``torch.sqrt``, ``numpy``,
+``torch.compile``, ``pow_half`` = ``x ** 0.5``, ``mul_rsqrt`` = ``x * torch.rsqrt(x)``),
+``math.sqrt`` in a Python loop, and every user plug-in registered in ``SQRTWATCH_IMPLS``
+(``name=module:function;...``), benchmarked by name.
+"""
+
+import functools
+import importlib.util
+import math
+import os
+import shutil
+
+from . import common
+from .common import DEVICES, DTYPES, SIZES, Timed
+
+try:  # the suite must import even where sqrtwatch is not installed (plain asv use)
+    from sqrtwatch import impls
+except ImportError:
+    impls = None
+
+BUILTIN_IMPLS = ["torch.sqrt", "numpy", "math.sqrt", "torch.compile", "pow_half", "mul_rsqrt"]
+MATH_LOOP_MAX_SIZE = 1_000
+
+
+def plugin_names(raw: str) -> list[str]:
+    """Names registered in a ``SQRTWATCH_IMPLS`` value, in order, without validating them.
+
+    Parsing stays lenient here because an import must never raise; a malformed entry
+    fails its own cells in ``setup`` with sqrtwatch's error message.
+    """
+    names = []
+    for entry in raw.split(";"):
+        name = entry.partition("=")[0].strip()
+        if name and name not in BUILTIN_IMPLS and name not in names:
+            names.append(name)
+    return names
+
+
+# The environment, not the hardware, decides the plug-ins: the same configuration gives
+# the same parameter list on every machine.
+IMPLS = BUILTIN_IMPLS + plugin_names(os.environ.get("SQRTWATCH_IMPLS", ""))
+
+
+def _python_floats_sqrt(values):
+    return [math.sqrt(v) for v in values]
+
+
+def inductor_missing(device: str) -> str | None:
+    """Why ``torch.compile`` cannot generate code for ``device`` here, or None if it can."""
+    if importlib.util.find_spec("torch._inductor") is None:
+        return "this torch has no inductor"
+    if device == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c):
+        return "inductor needs a C++ compiler on the CPU"
+    if device == "cuda" and importlib.util.find_spec("triton") is None:
+        return "inductor needs triton on CUDA"
+    return None
+
+
+@functools.cache
+def _prepared(impl: str, device: str, dtype: str, size: int):
+    """The call timing ``impl`` on this cell, compiled and warmed up (once per process)."""
+    common.require_device(device)
+    common.require_size_on_device(size, device)
+    common.require_dtype_on_device(dtype, device)
+    x = common.input_tensor(dtype, size, "positive", device)
+    if impl == "math.sqrt":
+        if device != "cpu" or dtype != "float64" or size > MATH_LOOP_MAX_SIZE:
+            raise NotImplementedError("math.sqrt loops over Python floats (float64) on the CPU, sizes <= 1000")
+        values = x.tolist()
+        return functools.partial(_python_floats_sqrt, values)
+    if impls is None:
+        raise NotImplementedError("sqrtwatch is not installed in this environment")
+    if impl == "torch.compile":
+        missing = inductor_missing(device)
+        if missing:
+            raise NotImplementedError(missing)
+    fn = impls.load_impl(impl)
+    fn(x)  # warm-up: compilation and first-call costs stay out of the timing
+    common.synchronizer(device)()
+    return functools.partial(fn, x)
+
+
+class Alternatives(Timed):
+    """Seconds per call of each implementation, allocating its result."""
+
+    params = [IMPLS, DEVICES, DTYPES, SIZES]
+    param_names = ["impl", "device", "dtype", "size"]
+    # torch.compile stays out: compiling takes 3-20 s per cell on a 2-core machine.
+    quick_grids = [
+        {"impl": {"torch.sqrt", "numpy", "math.sqrt", "pow_half", "mul_rsqrt"}, "dtype": {"float64"}, "size": {1_000, 100_000}}
+    ]
+    # Compilation happens in setup, inside asv's per-cell timeout.
+    timeout = 600
+    version = "1"
+
+    def setup(self, impl, device, dtype, size):
+        common.require_profile(self.quick_grids, dict(impl=impl, device=device, dtype=dtype, size=size))
+        self.call = _prepared(impl, device, dtype, size)
+        self.sync = common.synchronizer(device)
+
+    def time_sqrt(self, impl, device, dtype, size):
+        self.call()
+        self.sync()
