@@ -124,18 +124,22 @@ def _detect_environment(
 def _run_wide_divisors(series, runs, run_column, config, summary, where) -> list[np.ndarray]:
     """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
     matrix = np.full((len(series), len(runs)), np.nan)
-    for row, (_, group) in enumerate(series):
-        if is_deterministic(group["unit"].iloc[-1]):
+    # Oriented so that a slower runner moves every series up: rates are inverted.
+    inverted = np.zeros(len(series), dtype=bool)
+    for row, (key, group) in enumerate(series):
+        unit = group["unit"].iloc[-1]
+        if is_deterministic(key[2], unit):
             continue
+        inverted[row] = higher_is_better(key[2], unit)
         usable = usable_points(group["status"].tolist(), group["version"].tolist())
         for run_id, value, ok in zip(group["run_id"], group["value"], usable):
-            if ok:
-                matrix[row, run_column[run_id]] = value
+            if ok and value:
+                matrix[row, run_column[run_id]] = 1 / value if inverted[row] else value
     torch = runs["torch_version"].fillna("").to_numpy()
     same_torch = np.concatenate([[True], torch[1:] == torch[:-1]])
     shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_torch)
     summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts]
-    return list(divisors)
+    return [1 / row if flip else row for row, flip in zip(divisors, inverted)]
 
 
 def _describe_shift(shift: RunShift, runs: pd.DataFrame, where: str) -> str:
@@ -151,7 +155,7 @@ def _detect_series(key, group: pd.DataFrame, divisor: np.ndarray, run_column, co
     commits = group["commit_hash"].tolist()
     usable = usable_points(group["status"].tolist(), group["version"].tolist())
     columns = [run_column[run_id] for run_id in group["run_id"]]
-    deterministic = is_deterministic(unit)
+    deterministic = is_deterministic(key[2], unit)
     index = [
         i for i, ok in enumerate(usable) if ok and (deterministic or not math.isnan(divisor[columns[i]]))
     ]
@@ -166,7 +170,7 @@ def _detect_series(key, group: pd.DataFrame, divisor: np.ndarray, run_column, co
             [None if smp is None else [x / s for x in smp] for smp, s in zip(samples, scale)],
             config,
         )
-    better_up = higher_is_better(unit)
+    better_up = higher_is_better(key[2], unit)
     result = []
     for change, resolved in _fold_reversals(changes, config.min_effect):
         worse = change.level_after > change.level_before

@@ -18,19 +18,20 @@ def usable_points(status: Sequence[str], versions: Sequence[str | None]) -> np.n
     return np.array([s == "ok" and v == latest for s, v in zip(status, versions)], dtype=bool)
 
 
-# Units of deterministic measurements (the accuracy suite's track_* benchmarks):
-# any increase is a regression, no statistics needed.
-DETERMINISTIC_UNITS = frozenset({"ulp", "count", "fraction", "mismatches"})
+# The accuracy suite's module: its track_* benchmarks count ulps and mismatches,
+# which are deterministic, so any increase is a regression.
+ACCURACY_MODULE = "bench_accuracy"
+TIME_UNITS = frozenset({"seconds", "s", "ms", "us", "ns"})
 
 
-def is_deterministic(unit: str | None) -> bool:
-    """Whether a series of this unit is exact (accuracy) rather than a noisy timing."""
-    return (unit or "").strip().lower() in DETERMINISTIC_UNITS
+def is_deterministic(benchmark: str, unit: str | None) -> bool:
+    """Whether a series is exact (an accuracy count) rather than a noisy measurement."""
+    return benchmark.split(".")[0] == ACCURACY_MODULE and (unit or "").strip().lower() not in TIME_UNITS
 
 
-def higher_is_better(unit: str | None) -> bool:
-    """Whether a larger value of this unit is an improvement (rates like GB/s, elements/s)."""
-    return "/s" in (unit or "").lower()
+def higher_is_better(benchmark: str, unit: str | None) -> bool:
+    """Whether a larger value is an improvement: rates (GB/s, elements/s) and roofline fractions."""
+    return "/s" in (unit or "").lower() or "roofline" in benchmark.lower()
 
 
 def finite_samples(samples) -> list[float] | None:

@@ -1,0 +1,276 @@
+"""``sqrtwatch compare BASE HEAD``: every benchmark of two selections side by side.
+
+A selection is comma-separated filters, ``kind:value``: ``commit:abc123`` (hash
+prefix), ``torch:2.13.0``, ``env:NAME``, ``machine:NAME``; a bare word is a commit
+prefix. Example: ``compare torch:2.12.0,machine:ci torch:2.13.0,machine:ci``.
+Rows are matched on benchmark and parameters, plus machine and environment
+unless a selection names them (a ``torch:`` selection implies other
+environments); where a selection holds several runs of a row, the newest wins.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from urllib.parse import quote
+
+import pandas as pd
+from scipy.stats import mannwhitneyu
+from sqlalchemy.engine import Engine
+
+from sqrtwatch.db.engine import session_scope
+from sqrtwatch.db.series import finite_samples, higher_is_better, is_deterministic, load_points
+
+# asv compare's default: a change smaller than 10 % is not reported as regressed/improved.
+DEFAULT_FACTOR = 1.10
+# Mann-Whitney U significance level (asv compare uses 0.002 on its own statistics).
+DEFAULT_ALPHA = 0.01
+BASE_URL_ENV = "SQRTWATCH_BASE_URL"
+FILTER_KINDS = {"commit": "commit_hash", "torch": "torch_version", "env": "env_name", "machine": "machine"}
+MARKS = ("regressed", "improved", "not significant", "new", "missing", "failed", "incomparable")
+MARK_ORDER = {"regressed": 0, "failed": 1, "improved": 2, "missing": 3, "new": 4, "incomparable": 5, "not significant": 6}
+
+
+class CompareError(ValueError):
+    """A selection is malformed or matches nothing; the message says which."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Filters on the stored results, parsed from ``kind:value,...``."""
+
+    text: str
+    filters: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Selection:
+        """``commit:abc``, ``torch:2.13.0``, ``env:NAME``, ``machine:NAME`` (comma-joined); bare = commit."""
+        filters = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            kind, sep, value = part.partition(":")
+            if not sep:
+                kind, value = "commit", part
+            if kind not in FILTER_KINDS or not value:
+                raise CompareError(
+                    f"bad selection {part!r} in {text!r}: want commit:HASH, torch:VERSION, env:NAME or machine:NAME"
+                )
+            filters.append((kind, value))
+        if not filters:
+            raise CompareError("empty selection: name a commit, torch:VERSION, env:NAME or machine:NAME")
+        return cls(text, tuple(filters))
+
+    def apply(self, points: pd.DataFrame) -> pd.DataFrame:
+        mask = pd.Series(True, index=points.index)
+        for kind, value in self.filters:
+            column = points[FILTER_KINDS[kind]].fillna("")
+            mask &= column.str.startswith(value) if kind == "commit" else column == value
+        return points[mask]
+
+    @property
+    def kinds(self) -> set[str]:
+        return {kind for kind, _ in self.filters}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One benchmark cell compared."""
+
+    benchmark: str
+    params: dict[str, str]
+    machine: str
+    env_name: str
+    unit: str | None
+    base: float | None
+    head: float | None
+    ratio: float | None
+    p_value: float | None
+    test: str  # "mann-whitney", "ci-overlap", "exact" or "" when not compared
+    mark: str
+
+
+@dataclass
+class Comparison:
+    """The rows of BASE against HEAD, with the factor that makes a change count."""
+
+    base: str
+    head: str
+    factor: float
+    rows: list[Row] = field(default_factory=list)
+    base_url: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {mark: sum(row.mark == mark for row in self.rows) for mark in MARKS}
+
+    def has_significant_regression(self) -> bool:
+        """Whether any row regressed significantly by at least the factor (the ``--fail-on-regression`` test)."""
+        return any(row.mark == "regressed" for row in self.rows)
+
+
+def compare_selections(
+    engine: Engine, base: str, head: str, factor: float = DEFAULT_FACTOR, alpha: float = DEFAULT_ALPHA
+) -> Comparison:
+    """Compare the newest result of every benchmark cell in ``base`` with ``head``."""
+    if factor < 1:
+        raise CompareError(f"factor must be at least 1, got {factor}")
+    base_sel, head_sel = Selection.parse(base), Selection.parse(head)
+    with session_scope(engine, write=False) as session:
+        points = load_points(session)
+    named = base_sel.kinds | head_sel.kinds
+    key = ["benchmark", "params"] + [
+        column
+        for kind, column in (("machine", "machine"), ("env", "env_name"))
+        if kind not in named and not (kind == "env" and "torch" in named)
+    ]
+    sides = []
+    for selection in (base_sel, head_sel):
+        chosen = selection.apply(points)
+        if chosen.empty:
+            raise CompareError(f"selection {selection.text!r} matches no stored results")
+        sides.append(chosen.sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last").set_index(key))
+    comparison = Comparison(base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None)
+    for index in sides[0].index.union(sides[1].index):
+        left = sides[0].loc[index] if index in sides[0].index else None
+        right = sides[1].loc[index] if index in sides[1].index else None
+        comparison.rows.append(_compare_cell(dict(zip(key, index)), left, right, factor, alpha))
+    comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -abs(math.log(r.ratio)) if r.ratio else 0, r.benchmark))
+    return comparison
+
+
+def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row:
+    either = head if head is not None else base
+    row = dict(
+        benchmark=key["benchmark"],
+        params=json.loads(key["params"]) if key["params"] else {},
+        machine=key.get("machine", either["machine"]),
+        env_name=key.get("env_name", either["env_name"]),
+        unit=either["unit"],
+        base=_value(base),
+        head=_value(head),
+        ratio=None,
+        p_value=None,
+        test="",
+    )
+    if base is None or head is None:
+        return Row(**row, mark="new" if base is None else "missing")
+    if base["status"] != "ok" or head["status"] != "ok":
+        return Row(**row, mark="failed")
+    if base["version"] != head["version"] or base["unit"] != head["unit"]:
+        return Row(**row, mark="incomparable")
+    ratio = head["value"] / base["value"] if base["value"] else math.inf
+    significant, p_value, test = _significance(key["benchmark"], base, head, alpha)
+    row.update(ratio=ratio, p_value=p_value, test=test)
+    worse = ratio > 1 if not higher_is_better(key["benchmark"], head["unit"]) else ratio < 1
+    big = max(ratio, 1 / ratio) >= factor if ratio and math.isfinite(ratio) else True
+    if is_deterministic(key["benchmark"], head["unit"]):
+        big = ratio != 1  # an accuracy count: any change counts
+    if significant and big:
+        return Row(**row, mark="regressed" if worse else "improved")
+    return Row(**row, mark="not significant")
+
+
+def _value(point) -> float | None:
+    if point is None or point["value"] is None or not math.isfinite(point["value"]):
+        return None
+    return float(point["value"])
+
+
+def _significance(benchmark: str, base, head, alpha: float) -> tuple[bool, float | None, str]:
+    """Mann-Whitney U on the samples; 99 % confidence intervals overlapping when there are none."""
+    if is_deterministic(benchmark, head["unit"]):
+        return base["value"] != head["value"], None, "exact"
+    a, b = finite_samples(base["samples"]), finite_samples(head["samples"])
+    if a and b and len(a) >= 2 and len(b) >= 2:
+        p_value = float(mannwhitneyu(a, b).pvalue)
+        return p_value < alpha, p_value, "mann-whitney"
+    intervals = [(p["ci_99_a"], p["ci_99_b"]) for p in (base, head)]
+    if all(x is not None and math.isfinite(x) for interval in intervals for x in interval):
+        (a_lo, a_hi), (b_lo, b_hi) = intervals
+        return a_hi < b_lo or b_hi < a_lo, None, "ci-overlap"
+    return False, None, ""
+
+
+def format_comparison(comparison: Comparison, fmt: str) -> str:
+    """The comparison as ``markdown`` (a PR comment body), ``json`` or aligned ``text``."""
+    if fmt == "json":
+        return json.dumps(
+            {
+                "base": comparison.base,
+                "head": comparison.head,
+                "factor": comparison.factor,
+                "counts": comparison.counts(),
+                "rows": [asdict(row) for row in comparison.rows],
+            },
+            indent=2,
+        )
+    if fmt == "markdown":
+        return _markdown(comparison)
+    if fmt == "text":
+        return _text(comparison)
+    raise CompareError(f"unknown format {fmt!r}; expected markdown, json or text")
+
+
+def summary_line(comparison: Comparison) -> str:
+    counts = comparison.counts()
+    facts = ", ".join(f"{n} {mark}" for mark, n in counts.items() if n)
+    verdict = "Regressions found" if counts["regressed"] else "No significant regression"
+    return (
+        f"{verdict}: {comparison.head} vs {comparison.base}, {len(comparison.rows)} benchmarks "
+        f"({facts}; factor {comparison.factor:g})"
+    )
+
+
+HEADER = ["mark", "ratio", "benchmark", "params", "machine", "base", "head", "p"]
+
+
+def _cells(row: Row, link: str | None = None) -> list[str]:
+    params = ", ".join(f"{k}={v}" for k, v in row.params.items())
+    name = f"[{row.benchmark}]({link})" if link else row.benchmark
+    ratio = f"{row.ratio:.3f}" if row.ratio is not None and math.isfinite(row.ratio) else "-"
+    p = f"{row.p_value:.2g}" if row.p_value is not None else (row.test or "-")
+    return [row.mark, ratio, name, params, row.machine, _number(row.base), _number(row.head), p]
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _link(comparison: Comparison, row: Row) -> str | None:
+    """Dashboard Trends page of the row's series (``SQRTWATCH_BASE_URL``)."""
+    if not comparison.base_url:
+        return None
+    query = [f"bench={quote(row.benchmark)}", f"machine={quote(row.machine)}"]
+    query += [f"p.{quote(name)}={quote(value.strip(chr(39)))}" for name, value in row.params.items()]
+    return f"{comparison.base_url.rstrip('/')}/trends?{'&'.join(query)}"
+
+
+def _markdown_table(comparison: Comparison, rows: list[Row]) -> list[str]:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for row in rows:
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, _link(comparison, row))) + " |")
+    return lines
+
+
+def _markdown(comparison: Comparison) -> str:
+    lines = [f"**{summary_line(comparison)}**", ""]
+    attention = [row for row in comparison.rows if row.mark in ("regressed", "failed")]
+    if attention:
+        lines += ["### Regressions and failures", "", *_markdown_table(comparison, attention), ""]
+    lines += [
+        "<details>",
+        f"<summary>All {len(comparison.rows)} benchmarks</summary>",
+        "",
+        *_markdown_table(comparison, comparison.rows),
+        "",
+        "</details>",
+    ]
+    return "\n".join(lines)
+
+
+def _text(comparison: Comparison) -> str:
+    rows = [HEADER] + [_cells(row) for row in comparison.rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    table = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join([summary_line(comparison), "", *table])
+
