@@ -121,9 +121,15 @@ def catalog(src: Source) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def values(src: Source, benchmarks: tuple[str, ...], params: str | None = None) -> pd.DataFrame:
-    """Values of ``benchmarks`` (optionally one params combination) with their runs."""
-    frame = _with_dates(_read(src, queries.values, list(benchmarks), params=params))
+def values(
+    src: Source,
+    benchmarks: tuple[str, ...],
+    params: tuple[str, ...] | None = None,
+    machine: str | None = None,
+    run_ids: tuple[int, ...] | None = None,
+) -> pd.DataFrame:
+    """Values of ``benchmarks`` with their runs, narrowed to ``params`` / ``machine`` / ``run_ids``."""
+    frame = _with_dates(_read(src, queries.values, benchmarks, params=params, machine=machine, run_ids=run_ids))
     frame["param_dict"] = parse_params(frame["params"]) if not frame.empty else pd.Series(dtype=object)
     return frame
 

@@ -64,6 +64,7 @@ def make_trend_figure(
                 go.Scatter(
                     x=list(band[x]) + list(band[x])[::-1],
                     y=list(band["high"]) + list(band["low"])[::-1],
+                    mode="lines",
                     fill="toself",
                     fillcolor=_rgba(colour, 0.18),
                     line=dict(width=0),

@@ -35,7 +35,7 @@ def classify(benchmark: str, unit: str | None, param_names: set[str]) -> str | N
     unit = (unit or "").lower()
     if "impl" in param_names and unit in ("ulp", "count", "fraction"):
         return KIND_ACCURACY
-    if "size" not in param_names:
+    if not {"size", "dtype"} <= param_names:
         return None
     if "copy" in name.rsplit(".", 1)[-1] or ".timecopy" in name or "roofline" in name and unit == "seconds":
         return KIND_COPY_TIME if unit == "seconds" else None
@@ -46,9 +46,10 @@ def classify(benchmark: str, unit: str | None, param_names: set[str]) -> str | N
     if unit == "seconds":
         if "transfer" in name:
             return KIND_TRANSFER
-        if re.search(r"numpy|compile|rsqrt|altern", name):
+        if re.search(r"numpy|compile|rsqrt|altern", name) or "impl" in param_names:
             return KIND_ALTERNATIVE
-        return KIND_TIME
+        if "sqrt" in name:
+            return KIND_TIME
     return None
 
 
@@ -74,18 +75,18 @@ def benchmarks_of(catalog: pd.DataFrame, kind: str) -> tuple[str, ...]:
     return tuple(sorted(kinds.loc[kinds["kind"] == kind, "benchmark"].unique()))
 
 
-def headline(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the headline cell per (device, dtype): the largest size, then asv's first params.
+def headline(catalog: pd.DataFrame) -> pd.DataFrame:
+    """Catalog rows of the headline cell per (benchmark, device, dtype): the largest size, then asv's first params.
 
     Large sizes are where throughput meets the memory roofline, which makes them
     the number worth watching; other parameters take their first declared value.
     """
-    if frame.empty:
-        return frame
-    frame = frame.assign(_size=pd.to_numeric(frame["size"], errors="coerce"))
-    best = frame.sort_values(["_size", "param_index"], ascending=[False, True]).drop_duplicates(["device", "dtype"])
-    keep = set(best["params"])
-    return frame[frame["params"].isin(keep)].drop(columns="_size")
+    if catalog.empty:
+        return catalog.assign(device=[], dtype=[])
+    frame = with_param_columns(catalog.copy(), ["device", "dtype", "size"])
+    frame["_size"] = pd.to_numeric(frame["size"], errors="coerce")
+    frame = frame.sort_values(["_size", "param_index"], ascending=[False, True])
+    return frame.drop_duplicates(["benchmark", "device", "dtype"]).drop(columns="_size")
 
 
 def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -97,14 +98,14 @@ def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return table.assign(commit_hash=table["commit_hash"].str[:8]).sort_values(["machine", "torch_version"])
 
 
-def key_series(values: pd.DataFrame, kind_of: dict[str, str], machine: str) -> pd.DataFrame:
-    """Headline GB/s and roofline-fraction series on one machine: metric, device, dtype, commit_date, value."""
+def key_series(values: pd.DataFrame, kind_of: dict[str, str]) -> pd.DataFrame:
+    """Headline series (see :func:`headline`) as metric, device, dtype, commit_date, value."""
+    columns = ["metric", "device", "dtype", "commit_date", "value"]
     if values.empty:
-        return pd.DataFrame(columns=["metric", "device", "dtype", "commit_date", "value"])
-    frame = values[(values["machine"] == machine) & (values["status"] == "ok")]
-    frame = headline(frame)
+        return pd.DataFrame(columns=columns)
+    frame = values[values["status"] == "ok"]
     frame = frame.assign(metric=frame["benchmark"].map(kind_of))
-    return frame.groupby(["metric", "device", "dtype", "commit_date"], as_index=False)["value"].median()
+    return frame.groupby(columns[:-1], as_index=False)["value"].median()
 
 
 def accuracy_status(mismatches: float, max_ulp: float) -> str:
@@ -309,13 +310,10 @@ def fingerprint_changes(accuracy: pd.DataFrame) -> pd.DataFrame:
 DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16}
 
 
-def latest_run_values(values: pd.DataFrame, machine: str, torch_version: str) -> pd.DataFrame:
-    """The ok values of the newest run of ``machine`` with ``torch_version``."""
-    frame = values[(values["machine"] == machine) & (values["torch_version"] == torch_version) & (values["status"] == "ok")]
-    if frame.empty:
-        return frame
-    newest = frame.sort_values(["commit_date", "run_id"])["run_id"].iloc[-1]
-    return frame[frame["run_id"] == newest]
+def newest_run(runs: pd.DataFrame, machine: str, torch_version: str) -> int | None:
+    """Id of the newest run (by commit date) of ``machine`` with ``torch_version``."""
+    mine = runs[(runs["machine"] == machine) & (runs["torch_version"] == torch_version)]
+    return None if mine.empty else int(mine.sort_values(["commit_date", "run_id"])["run_id"].iloc[-1])
 
 
 def as_gbps(frame: pd.DataFrame) -> pd.DataFrame:

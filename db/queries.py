@@ -127,13 +127,13 @@ def benchmark_params(session: Session) -> pd.DataFrame:
 def values(
     session: Session,
     benchmarks: Sequence[str],
-    params: str | None = None,
+    params: Sequence[str] | None = None,
     machine: str | None = None,
     run_ids: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Stored values of the named benchmarks (every version), one row per value with its run.
 
-    ``params`` (canonical JSON), ``machine`` and ``run_ids`` narrow the selection.
+    ``params`` (canonical JSON texts), ``machine`` and ``run_ids`` narrow the selection.
     """
     statement = _join_runs(
         select(*RUN_COLUMNS, *VALUE_COLUMNS)
@@ -142,7 +142,7 @@ def values(
         .join(Run, Run.id == ResultValue.run_id)
     ).where(Benchmark.name.in_(list(benchmarks)))
     if params is not None:
-        statement = statement.where(ResultValue.params == params)
+        statement = statement.where(ResultValue.params.in_(list(params)))
     if machine is not None:
         statement = statement.where(Machine.name == machine)
     if run_ids is not None:
@@ -152,7 +152,7 @@ def values(
 
 def series(session: Session, benchmark: str, params: str, machine: str | None = None) -> pd.DataFrame:
     """One benchmark at one parameter combination over every run (oldest commit first)."""
-    return values(session, [benchmark], params=params, machine=machine)
+    return values(session, [benchmark], params=[params], machine=machine)
 
 
 def accuracy_results(session: Session) -> pd.DataFrame:

@@ -173,3 +173,19 @@ def write_results(root: Path, commits: int = len(COMMITS)) -> Path:
             (machine_dir / f"{stem}.json").write_text(json.dumps(_results(machine, index)))
             (context_dir / f"{stem}.json").write_text(json.dumps(_context(machine, index)))
     return results
+
+
+def seed_database(root: Path) -> Path:
+    """A SQLite file under ``root`` with these results ingested and alerts detected (real layers)."""
+    from sqrtwatch.db.detect import detect_alerts
+    from sqrtwatch.db.engine import connect
+    from sqrtwatch.db.ingest import ingest_results_dir
+
+    path = root / "seeded.db"
+    engine = connect(f"sqlite:///{path}")
+    report = ingest_results_dir(engine, write_results(root))
+    if report.errors:
+        raise RuntimeError(f"seed results did not ingest: {report.errors}")
+    detect_alerts(engine, thresholds={})
+    engine.dispose()  # checkpoints the WAL, so that the file can be copied
+    return path

@@ -175,3 +175,16 @@ def test_asv_check_passes(tmp_path):
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "No problems found" in completed.stdout
+
+
+def test_runner_forks_benchmark_processes_only_on_linux_without_a_gpu(monkeypatch, tmp_path):
+    from sqrtwatch import runner
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(runner, "GPU_DEVICE_NODES", (str(tmp_path / "nvidiactl"),))
+    assert runner.launch_method() == "forkserver"
+    (tmp_path / "nvidiactl").touch()
+    assert runner.launch_method() == "spawn", "CUDA does not survive a fork"
+    monkeypatch.setattr(sys, "platform", "darwin")
+    (tmp_path / "nvidiactl").unlink()
+    assert runner.launch_method() == "spawn"

@@ -16,15 +16,16 @@ torch_version = url_select("torch version", versions, "torch", default=versions[
 metric = url_select("Metric", ["GB/s", "seconds"], "metric", help="Effective bandwidth or time per call")
 
 param_columns = ["device", "dtype", "size", "variant", "impl"]
+run_id = frames.newest_run(runs, machine, torch_version)
+if run_id is None:
+    st.info(f"No run on {machine} records its torch version (runs without a sqrtwatch context file).")
+    st.stop()
 
 
 def load(kind: str):
-    """Values of one kind from the newest run of the chosen machine and torch version."""
-    names = frames.benchmarks_of(catalog, kind)
-    if not names:
-        return frames.latest_run_values(data.values(src, ()), machine, torch_version)
-    values = frames.with_param_columns(data.values(src, names), param_columns)
-    return frames.latest_run_values(values, machine, torch_version)
+    """ok values of one kind from the newest run of the chosen machine and torch version."""
+    values = data.values(src, frames.benchmarks_of(catalog, kind), run_ids=(run_id,))
+    return frames.with_param_columns(values[values["status"] == "ok"], param_columns)
 
 
 times = load(frames.KIND_TIME)

@@ -1,4 +1,4 @@
-"""Overview: the latest runs, active alerts, the key throughput series and the accuracy grid."""
+"""Overview: the key throughput series, the accuracy grid, active alerts and the latest runs."""
 
 import streamlit as st
 
@@ -21,8 +21,21 @@ columns[1].metric("Machines", len(machines))
 columns[2].metric("torch versions", runs["torch_version"].nunique())
 columns[3].metric("Active alerts", len(active))
 
-st.subheader("Latest run per machine and torch version")
-st.dataframe(frames.latest_runs(runs), hide_index=True, width="stretch")
+throughput, accuracy = st.columns([3, 2])
+with throughput:
+    st.subheader(f"Throughput on {machine}")
+    st.caption("Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline.")
+    kinds = frames.catalog_kinds(catalog)
+    key_cells = frames.headline(kinds[kinds["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])])
+    kind_of = dict(zip(key_cells["benchmark"], key_cells["kind"]))
+    key_values = data.values(src, tuple(sorted(kind_of)), tuple(sorted(set(key_cells["params"]))), machine=machine)
+    if not key_values.empty:
+        key_values = frames.with_param_columns(key_values, ["device", "dtype"])
+    st.plotly_chart(figures.make_small_multiples_figure(frames.key_series(key_values, kind_of)), width="stretch")
+with accuracy:
+    st.subheader("Accuracy of torch.sqrt")
+    st.caption("Latest report per machine; a cell shows the worst machine.")
+    st.plotly_chart(figures.make_accuracy_grid_figure(frames.accuracy_grid(data.accuracy(src))), width="stretch")
 
 if not active.empty:
     st.subheader("Active alerts")
@@ -30,16 +43,5 @@ if not active.empty:
     st.dataframe(shown.assign(commit_after=shown["commit_after"].str[:8]), hide_index=True, width="stretch")
     st.page_link("views/alerts.py", label=f"Triage all {len(active)} active alerts", icon=":material/notifications:")
 
-st.subheader(f"Throughput on {machine}")
-st.caption("Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline.")
-kinds = frames.catalog_kinds(catalog)
-key_kinds = kinds[kinds["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
-kind_of = dict(zip(key_kinds["benchmark"], key_kinds["kind"]))
-key_values = data.values(src, tuple(sorted(kind_of)))
-if not key_values.empty:
-    key_values = frames.with_param_columns(key_values, ["device", "dtype", "size"])
-st.plotly_chart(figures.make_small_multiples_figure(frames.key_series(key_values, kind_of, machine)), width="stretch")
-
-st.subheader("Accuracy of torch.sqrt")
-st.caption("Latest report per machine; a cell shows the worst machine. Correctly rounded = bit-identical everywhere.")
-st.plotly_chart(figures.make_accuracy_grid_figure(frames.accuracy_grid(data.accuracy(src))), width="stretch")
+st.subheader("Latest run per machine and torch version")
+st.dataframe(frames.latest_runs(runs), hide_index=True, width="stretch")

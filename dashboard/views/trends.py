@@ -28,7 +28,7 @@ for name in rows["param_dict"].iloc[0]:
     rows = rows[[params[name] == chosen[name] for params in rows["param_dict"]]]
 params = rows["params"].iloc[0]
 
-series_values = data.values(src, (benchmark,), params)
+series_values = data.values(src, (benchmark,), (params,))
 machines = url_multiselect("Machines", sorted(series_values["machine"].unique()), "machine", help="Empty: all machines")
 x = url_select("X axis", ["commit_date", "torch_version"], "x", format_func=lambda v: v.replace("_", " "))
 band = url_select("Band", ["ci", "iqr"], "band", format_func={"ci": "99% confidence interval", "iqr": "interquartile range"}.get)
@@ -42,10 +42,11 @@ normalize = can_normalize and url_toggle(
 selected = series_values[series_values["machine"].isin(machines)] if machines else series_values
 divide_by = None
 if normalize:
-    copies = frames.with_param_columns(data.values(src, copy_benchmarks), ["device", "dtype", "size"])
+    copy_rows = frames.with_param_columns(catalog[catalog["benchmark"].isin(copy_benchmarks)], ["device", "dtype", "size"])
     for name in ("device", "dtype", "size"):
         if name in chosen:
-            copies = copies[copies[name] == frames.unquote(chosen[name])]
+            copy_rows = copy_rows[copy_rows[name] == frames.unquote(chosen[name])]
+    copies = data.values(src, copy_benchmarks, tuple(copy_rows["params"]))
     divide_by = copies[copies["status"] == "ok"]
     unit = "x copy time"
 
