@@ -144,3 +144,19 @@ def accuracy(src: Source) -> pd.DataFrame:
 def alerts(src: Source, status: str = "all") -> pd.DataFrame:
     """Alerts with their triage state (``src.alerts`` keys the cache)."""
     return _read(src, queries.alerts, status)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame]:
+    """``sqrtwatch compare BASE HEAD`` as its summary line and one row per benchmark cell.
+
+    Raises :class:`sqrtwatch.db.compare.CompareError` for a selection that matches nothing.
+    """
+    from sqrtwatch.db.compare import compare_selections, summary_line
+
+    result = compare_selections(engine(src.url), base, head)
+    rows = pd.DataFrame([vars(row) for row in result.rows], columns=list(COMPARE_COLUMNS))
+    return summary_line(result), rows
+
+
+COMPARE_COLUMNS = ("mark", "ratio", "benchmark", "params", "machine", "env_name", "unit", "base", "head", "p_value", "test")

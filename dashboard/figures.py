@@ -246,7 +246,7 @@ def make_ratio_figure(frame: pd.DataFrame) -> go.Figure:
     frame = frame[frame["ratio"] > 0]
     if frame.empty:
         return _empty_figure("Nothing to compare")
-    colours = {"regression": "#d62728", "improvement": "#2ca02c"}
+    colours = {"regression": "#d62728", "regressed": "#d62728", "improvement": "#2ca02c", "improved": "#2ca02c"}
     frame = frame.sort_values("ratio")
     figure = go.Figure(
         go.Bar(
@@ -259,7 +259,7 @@ def make_ratio_figure(frame: pd.DataFrame) -> go.Figure:
         )
     )
     figure.add_vline(x=1, line_dash="dash", line_color="#444")
-    figure.update_xaxes(type="log", title="head / base (time: > 1 is slower)")
+    figure.update_xaxes(type="log", title="head / base (log scale)")
     figure.update_layout(height=min(1400, 120 + 22 * len(frame)), margin=dict(l=10, r=10, t=10, b=10))
     return figure
 

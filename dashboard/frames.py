@@ -378,3 +378,19 @@ def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:
         ],
     )
     return table[columns]
+
+
+def comparison_table(rows: pd.DataFrame, marks: list[str]) -> pd.DataFrame:
+    """The rows of a comparison with the chosen marks, parameters as text, for the Compare page."""
+    columns = ["mark", "ratio", "benchmark", "parameters", "machine", "base", "head", "unit", "p_value", "test"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows[rows["mark"].isin(marks)] if marks else rows
+    parameters = [", ".join(f"{k}={unquote(v)}" for k, v in params.items()) for params in rows["params"]]
+    return rows.assign(parameters=parameters)[columns]
+
+
+def ratio_bars(table: pd.DataFrame) -> pd.DataFrame:
+    """name, ratio, verdict per compared row, for :func:`figures.make_ratio_figure`."""
+    names = table["benchmark"].str.rsplit(".", n=1).str[-1] + " · " + table["parameters"] + " · " + table["machine"]
+    return pd.DataFrame({"name": names, "ratio": table["ratio"], "verdict": table["mark"]})

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 PAGES = {
     "overview": "Latest run per machine",
     "trends": "Alerts on this series",
-    "compare": "Compare",
+    "compare": "Ratio head / base",
     "accuracy": "Fingerprint changes",
     "hardware": "Alternatives vs torch.sqrt",
     "alerts": "Triage",

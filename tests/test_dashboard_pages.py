@@ -159,3 +159,17 @@ def test_triage_persists_and_read_only_disables_it(dashboard_db, monkeypatch):
     app = open_page("alerts", {"status": "dismissed"})
     assert all(button.disabled for button in app.button)
     assert app.text_area[0].disabled
+
+
+def test_compare_torch_versions_like_the_cli(dashboard_db):
+    query = {"by": "torch", "base": "2.12.0", "head": "2.13.0", "machine": "ci-linux"}
+    app = open_page("compare", query)
+    assert app.code[0].value == "sqrtwatch compare torch:2.12.0,machine:ci-linux torch:2.13.0,machine:ci-linux"
+    table = app.dataframe[0].value
+    regressed = table[table["mark"] == "regressed"]
+    assert {"bench_accuracy.Accuracy.track_mismatches", dashboard_seed.TIME_SQRT} <= set(regressed["benchmark"])
+    bars = chart_data(app)[0]
+    assert len(bars["y"]) == table["ratio"].notna().sum()
+
+    app.multiselect(key="url:marks").select("regressed").run()
+    assert set(app.dataframe[0].value["mark"]) == {"regressed"}
