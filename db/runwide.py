@@ -49,15 +49,19 @@ def find_run_wide_shifts(
     divisors = np.ones_like(log)
     shifts = []
     threshold = math.log1p(min_effect)
+    since = 0  # levels restart at a run that changed for a known reason (not a candidate)
     for run in range(log.shape[1]):
+        if candidates is not None and not candidates[run]:
+            since = run
+            continue
         ratios = np.full(log.shape[0], np.nan)
         for row in range(log.shape[0]):
-            history = normalized[row, :run]
+            history = normalized[row, since:run]
             history = history[~np.isnan(history)][-BASELINE_POINTS:]
             if not np.isnan(log[row, run]) and len(history) >= 2:
                 ratios[row] = log[row, run] - np.median(history)
         known = ratios[~np.isnan(ratios)]
-        if len(known) < MIN_SERIES or (candidates is not None and not candidates[run]):
+        if len(known) < MIN_SERIES:
             continue
         shift = float(np.median(known))
         share = float(np.mean(np.sign(known) * np.sign(shift) * (np.abs(known) >= threshold) > 0))
