@@ -22,6 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest outside a server warns on every run
 
 PAGES = ["overview", "trends", "compare", "accuracy", "hardware", "alerts"]
 COLD_TARGET_S, WARM_TARGET_S = 3.0, 1.0
@@ -82,12 +83,15 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=1000)
     parser.add_argument("--benchmarks", type=int, default=200)
     parser.add_argument("--db", help="an existing database URL to time instead of building one")
+    parser.add_argument("--keep", type=Path, help="build the database in this directory and keep it")
     parser.add_argument("--repeat", type=int, default=3, help="warm reruns per page")
     args = parser.parse_args()
 
     print(f"load average: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-bench-dashboard-") as tmp:
-        url = args.db or build_database(Path(tmp), args.commits, args.benchmarks)
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+        url = args.db or build_database(args.keep or Path(tmp), args.commits, args.benchmarks)
         os.environ["SQRTWATCH_DB"] = url
         # Imports (Streamlit, Plotly, pandas) are process start-up, not page work.
         import plotly.graph_objects  # noqa: F401

@@ -1,0 +1,134 @@
+"""The dashboard's pure parts: frame shaping and Plotly figure builders, called directly."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sqrtwatch.dashboard import figures, frames
+
+
+def series_frame(machine: str, values: list[float], versions: list[str]) -> pd.DataFrame:
+    count = len(values)
+    return pd.DataFrame(
+        {
+            "run_id": range(count),
+            "machine": machine,
+            "commit_hash": [f"{i:x}" * 40 for i in range(count)],
+            "commit_date": pd.date_range("2025-01-01", periods=count, tz="UTC"),
+            "torch_version": versions,
+            "status": "ok",
+            "value": values,
+            "ci_99_a": [v * 0.9 for v in values],
+            "ci_99_b": [v * 1.1 for v in values],
+            "q_25": [v * 0.95 for v in values],
+            "q_75": [v * 1.05 for v in values],
+            "n_samples": 10,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "unit", "params", "kind"),
+    [
+        ("bench_throughput.TimeSqrt.time_sqrt", "seconds", {"device", "dtype", "size", "variant"}, frames.KIND_TIME),
+        ("bench_throughput.TimeCopy.time_copy", "seconds", {"device", "dtype", "size"}, frames.KIND_COPY_TIME),
+        ("bench_throughput.TimeSqrt.track_gbps", "GB/s", {"device", "dtype", "size"}, frames.KIND_GBPS),
+        ("bench_throughput.TimeSqrt.track_roofline_fraction", "fraction", {"dtype", "size"}, frames.KIND_ROOFLINE),
+        ("bench_throughput.Alternatives.time_numpy_sqrt", "seconds", {"dtype", "size"}, frames.KIND_ALTERNATIVE),
+        ("bench_throughput.Crossover.time_sqrt_with_transfers", "seconds", {"dtype", "size"}, frames.KIND_TRANSFER),
+        ("bench_accuracy.Accuracy.track_max_ulp", "ulp", {"device", "dtype", "impl"}, frames.KIND_ACCURACY),
+        ("bench_synthetic.Suite0.time_case_001", "seconds", {"dtype", "size"}, None),
+        ("bench_throughput.TimeSqrt.time_sqrt", "seconds", {"param1"}, None),
+    ],
+)
+def test_classify_recognises_the_suites(benchmark, unit, params, kind):
+    assert frames.classify(benchmark, unit, params) == kind
+
+
+def test_trend_band_choice_and_copy_normalization():
+    values = series_frame("ci", [2.0, 4.0], ["2.12.0", "2.13.0"])
+    ci = frames.trend_series(values, x="commit_date", band="ci")
+    iqr = frames.trend_series(values, x="commit_date", band="iqr")
+    assert list(ci["high"]) == pytest.approx([2.2, 4.4]) and list(iqr["high"]) == pytest.approx([2.1, 4.2])
+    copies = pd.DataFrame({"run_id": [0, 1], "value": [1.0, 2.0]})
+    normalized = frames.trend_series(values, x="commit_date", band="ci", divide_by=copies)
+    assert list(normalized["value"]) == [2.0, 2.0]  # the step was the machine, not sqrt
+
+
+def test_torch_versions_in_release_order_not_text_order():
+    values = series_frame("ci", [1.0, 2.0, 3.0, 5.0], ["2.10.0", "2.9.1", "2.9.1", "2.11.0"])
+    points = frames.trend_series(values, x="torch_version", band="ci")
+    assert list(points["torch_version"]) == ["2.9.1", "2.10.0", "2.11.0"]
+    assert list(points["value"]) == [2.5, 1.0, 5.0]  # median of the two 2.9.1 runs
+    figure = figures.make_trend_figure(points, x="torch_version")
+    assert list(figure.layout.xaxis.categoryarray) == ["2.9.1", "2.10.0", "2.11.0"]
+
+
+def test_trend_figure_draws_band_line_and_alert_markers():
+    points = frames.trend_series(series_frame("ci", [1.0, 1.0, 1.5], ["2.13.0"] * 3), x="commit_date", band="ci")
+    alerts = pd.DataFrame(
+        [{"id": 7, "machine": "ci", "commit_after": "2" * 40, "kind": "regression", "status": "active", "ratio": 1.5}]
+    )
+    markers = frames.alert_markers(alerts, points, "commit_date")
+    figure = figures.make_trend_figure(points, markers=markers)
+    names = [trace.name for trace in figure.data]
+    assert names == ["ci band", "ci", "regression"]
+    assert list(figure.data[2].y) == [1.5]
+    assert "#7 regression (active)" in figure.data[2].text[0]
+
+
+@pytest.mark.parametrize(
+    ("mismatches", "max_ulp", "status"),
+    [(0, 0.5, "correctly rounded"), (3, 0.9, "faithful"), (3, 1.0, "faithful"), (3, 2.5, "worse"), (None, None, "no data")],
+)
+def test_accuracy_status(mismatches, max_ulp, status):
+    assert frames.accuracy_status(mismatches, max_ulp) == status
+
+
+def test_accuracy_grid_shows_the_worst_machine_in_colour():
+    reports = pd.DataFrame(
+        {
+            "run_id": [1, 2, 3],
+            "commit_date": pd.to_datetime([1, 2, 3], unit="D", utc=True),
+            "machine": ["a", "b", "a"],
+            "torch_version": "2.13.0",
+            "impl": "torch.sqrt",
+            "dtype": ["float32", "float32", "float16"],
+            "device": "cpu",
+            "mismatches": [0, 5, 0],
+            "max_ulp": [0.5, 3.0, 0.5],
+        }
+    )
+    grid = frames.accuracy_grid(reports)
+    assert dict(zip(grid["dtype"], grid["status"])) == {"float16": "correctly rounded", "float32": "worse"}
+    heatmap = figures.make_accuracy_grid_figure(grid).data[0]
+    assert list(heatmap.y) == ["float16", "float32"]
+    assert [row[0] for row in heatmap.z] == [0, 2]  # codes of ACCURACY_STATUSES
+
+
+def test_speedups_relative_to_torch_sqrt():
+    times = pd.DataFrame(
+        {
+            "device": "cpu",
+            "dtype": "float32",
+            "size": ["1000", "1000", "1000"],
+            "impl": ["torch.sqrt", "numpy.sqrt", "torch.rsqrt"],
+            "value": [1.0, 2.0, 0.5],
+        }
+    )
+    result = frames.speedups(times)
+    assert dict(zip(result["alternative"], result["speedup"])) == {"numpy.sqrt": 0.5, "torch.rsqrt": 2.0}
+
+
+def test_empty_frames_give_a_message_not_an_error():
+    empty = pd.DataFrame(columns=["label", "commit_date", "value", "low", "high"])
+    for figure in (
+        figures.make_trend_figure(empty),
+        figures.make_small_multiples_figure(pd.DataFrame(columns=["metric", "device", "dtype", "commit_date", "value"])),
+        figures.make_accuracy_grid_figure(pd.DataFrame(columns=["dtype", "device", "status", "detail"])),
+        figures.make_ratio_figure(pd.DataFrame(columns=["name", "ratio", "verdict"])),
+        figures.make_scaling_figure(pd.DataFrame(columns=["label", "size", "value"]), "GB/s"),
+        figures.make_alternatives_figure(pd.DataFrame(columns=["label", "alternative", "speedup"])),
+    ):
+        assert not figure.data and figure.layout.annotations[0].text
