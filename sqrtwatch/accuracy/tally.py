@@ -49,6 +49,14 @@ class Tally:
         self.normwise_sum += total
         self.normwise_max = chunk_max if self.normwise_max is None else max(self.normwise_max, chunk_max)
 
+    def merge(self, other: Tally) -> None:
+        """Fold in the tally of a later chunk (order matters only for the worst input's tie)."""
+        self.add_counts(other.inputs_tested, other.mismatches)
+        if other.max_ulp is not None:
+            self.add_ulp_errors(other.ulp_count, other.ulp_sum, other.max_ulp, other.worst_input_bits)
+        if other.normwise_max is not None:
+            self.add_normwise_errors(other.normwise_count, other.normwise_sum, other.normwise_max)
+
     @property
     def normwise_mean(self) -> float | None:
         return self.normwise_sum / self.normwise_count if self.normwise_count else None
@@ -86,3 +94,23 @@ class Fingerprint:
 
     def hexdigest(self) -> str:
         return f"{FINGERPRINT_ALGORITHM}:{self._hash.hexdigest()}"
+
+
+@dataclass
+class RecordedOutputs:
+    """Stands in for a :class:`Fingerprint` in a worker thread; replayed in input order later."""
+
+    updates: list = field(default_factory=list)
+
+    def update(self, output_bits) -> None:
+        self.updates.append(("bits", output_bits))
+
+    def update_constant(self, value_bits: int, count: int, width_bytes: int) -> None:
+        self.updates.append(("constant", (value_bits, count, width_bytes)))
+
+    def replay(self, fingerprint: Fingerprint) -> None:
+        for kind, payload in self.updates:
+            if kind == "bits":
+                fingerprint.update(payload)
+            else:
+                fingerprint.update_constant(*payload)

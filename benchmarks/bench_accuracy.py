@@ -1,0 +1,130 @@
+"""Accuracy of square-root implementations as asv ``track_*`` benchmarks.
+
+Every (device, dtype, impl) cell is checked once per run, in ``setup_cache``, by the
+sqrtwatch accuracy engine; the track methods only return numbers from that report,
+so accuracy is ingested, trended and alerted on like throughput. The full profile
+sweeps float16, bfloat16 and float32 exhaustively; the quick profile samples float32.
+With ``SQRTWATCH_DETAIL_DIR`` set, each cell's full report (worst input, special-value
+failures, fingerprint, consistency) is written there as JSON for ``sqrtwatch run``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from itertools import product
+from pathlib import Path
+
+PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
+DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
+IMPLS_ENV_VAR = "SQRTWATCH_IMPLS"
+
+DEVICES = ["cpu", "cuda", "mps"]
+DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
+BUILTIN_IMPLS = ["torch.sqrt", "torch.compile", "pow_half", "mul_rsqrt", "numpy"]
+
+# Samples per sampled dtype (float64 and complex always; float32 in the quick profile).
+SAMPLES = {
+    "full": {"float32": None, "float64": 1 << 20, "complex64": 1 << 18, "complex128": 1 << 18},
+    "quick": {"float32": 1 << 22, "float64": 1 << 15, "complex64": 1 << 12, "complex128": 1 << 12},
+}
+# torch.compile costs a compilation per dtype and tensor shape; the quick profile keeps one.
+QUICK_COMPILE_DTYPES = {"float32"}
+
+
+def registered_impl_names() -> list[str]:
+    """Names of the implementations registered through SQRTWATCH_IMPLS (name=module:function;...)."""
+    raw = os.environ.get(IMPLS_ENV_VAR, "")
+    return [entry.split("=", 1)[0].strip() for entry in raw.split(";") if "=" in entry]
+
+
+IMPLS = BUILTIN_IMPLS + [name for name in registered_impl_names() if name not in BUILTIN_IMPLS]
+
+
+def active_profile() -> str:
+    profile = os.environ.get(PROFILE_ENV_VAR, "full").strip() or "full"
+    if profile not in SAMPLES:
+        raise ValueError(f"{PROFILE_ENV_VAR}={profile!r}: expected quick or full")
+    return profile
+
+
+def in_profile(profile: str, dtype: str, impl: str) -> bool:
+    return profile == "full" or impl != "torch.compile" or dtype in QUICK_COMPILE_DTYPES
+
+
+def detail_file_name(impl: str, dtype: str, device: str) -> str:
+    """``accuracy-<impl>-<dtype>-<device>.json``, with ``module:function`` made file-safe."""
+    safe_impl = re.sub(r"[^A-Za-z0-9._-]", "_", impl)
+    return f"accuracy-{safe_impl}-{dtype}-{device}.json"
+
+
+def check_cell(device: str, dtype: str, impl: str, profile: str) -> dict:
+    """The engine's report for one cell, or ``{"skipped": why}`` when it cannot run here."""
+    from sqrtwatch.accuracy.engine import UnsupportedCell, check_accuracy
+
+    if not in_profile(profile, dtype, impl):
+        return {"skipped": "outside the quick profile"}
+    samples = SAMPLES[profile].get(dtype)
+    mode = "exhaustive" if samples is None else "sample"
+    try:
+        return check_accuracy(impl, dtype, device, mode, samples or 1, consistency=profile == "full")
+    except UnsupportedCell as exc:
+        return {"skipped": str(exc)}
+
+
+class Accuracy:
+    """Mismatches and ulp errors of each implementation against correctly rounded sqrt."""
+
+    params = [DEVICES, DTYPES, IMPLS]
+    param_names = ["device", "dtype", "impl"]
+    version = "sqrtwatch-accuracy-1"
+    timeout = 7200  # setup_cache sweeps every cell; the full profile takes minutes
+
+    def setup_cache(self):
+        profile = active_profile()
+        detail_dir = os.environ.get(DETAIL_ENV_VAR)
+        reports = {}
+        for device, dtype, impl in product(DEVICES, DTYPES, IMPLS):
+            report = check_cell(device, dtype, impl, profile)
+            reports[(device, dtype, impl)] = report
+            if detail_dir and "skipped" not in report:
+                path = Path(detail_dir) / detail_file_name(impl, dtype, device)
+                path.write_text(json.dumps(report, indent=2, allow_nan=False))
+        return reports
+
+    def setup(self, reports, device, dtype, impl):
+        report = reports[(device, dtype, impl)]
+        if "skipped" in report:
+            raise NotImplementedError(report["skipped"])
+        self.report = report
+
+    def track_mismatches(self, reports, device, dtype, impl):
+        return self.report["mismatches"]
+
+    track_mismatches.unit = "count"
+
+    def track_mismatch_fraction(self, reports, device, dtype, impl):
+        return self.report["mismatch_fraction"]
+
+    track_mismatch_fraction.unit = "fraction"
+
+    def track_max_ulp(self, reports, device, dtype, impl):
+        return _number(self.report["max_ulp"])
+
+    track_max_ulp.unit = "ulp"
+
+    def track_mean_ulp(self, reports, device, dtype, impl):
+        return _number(self.report["mean_ulp"])
+
+    track_mean_ulp.unit = "ulp"
+
+    def track_special_value_failures(self, reports, device, dtype, impl):
+        return self.report["special_values"]["failed"]
+
+    track_special_value_failures.unit = "count"
+
+
+def _number(value: float | None) -> float:
+    return math.nan if value is None else value
