@@ -143,8 +143,8 @@ def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row:
     row = dict(
         benchmark=key["benchmark"],
         params=json.loads(key["params"]) if key["params"] else {},
-        machine=key.get("machine", either["machine"]),
-        env_name=key.get("env_name", either["env_name"]),
+        machine=key["machine"] if "machine" in key else either["machine"],
+        env_name=key["env_name"] if "env_name" in key else either["env_name"],
         unit=either["unit"],
         base=_value(base),
         head=_value(head),

@@ -164,13 +164,24 @@ def alerts(db_url: str, fmt: str, status: str) -> None:
     "--format", "fmt", type=click.Choice(["markdown", "json", "text"]), default="text", show_default=True
 )
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 on a significant regression.")
-def compare(base: str, head: str, db_url: str, fmt: str, fail_on_regression: bool) -> None:
-    """Compare two commits, torch versions, environments or machines."""
+@click.option(
+    "--factor",
+    type=click.FloatRange(min=1.0),
+    default=1.10,
+    show_default=True,
+    help="Smallest slowdown (head/base) that counts as regressed or improved.",
+)
+def compare(base: str, head: str, db_url: str, fmt: str, fail_on_regression: bool, factor: float) -> None:
+    """Compare two commits, torch versions, environments or machines.
+
+    BASE and HEAD: commit:HASH (or a bare hash prefix), torch:VERSION, env:NAME,
+    machine:NAME, comma-joined to combine (see docs/detection.md).
+    """
     from sqrtwatch.db.compare import CompareError, compare_selections, format_comparison
 
     engine = _open_engine(db_url)
     try:
-        comparison = compare_selections(engine, base, head)
+        comparison = compare_selections(engine, base, head, factor=factor)
     except CompareError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_comparison(comparison, fmt))

@@ -1,0 +1,110 @@
+"""``sqrtwatch compare`` through click: selections, marks, markdown PR body, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from sqrtwatch.cli import main
+from sqrtwatch.db.compare import CompareError, Selection
+from sqrtwatch.db.engine import connect
+from sqrtwatch.db.ingest import ingest_results_dir
+from tests.asv_history import BenchmarkSpec, commit_hash, write_history
+from tests.detect_history import SPECS, build_database, copy_database, history_values
+
+
+@pytest.fixture(scope="module")
+def history_db(tmp_path_factory):
+    return build_database(tmp_path_factory.mktemp("history"))
+
+
+@pytest.fixture
+def url(history_db, tmp_path):
+    return copy_database(history_db, tmp_path)
+
+
+def compare(url: str, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, ["compare", *args, "--db", url])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def marks(output: str) -> dict[tuple[str, str], str]:
+    rows = json.loads(output)["rows"]
+    return {(r["benchmark"].split(".")[1], r["params"].get("dtype", "")): r["mark"] for r in rows}
+
+
+def test_step_commit_regressed_others_not(url):
+    found = marks(compare(url, commit_hash(11)[:8], f"commit:{commit_hash(12)[:10]}", "--format", "json"))
+    assert found[("Step", "'float32'")] == "regressed"
+    assert found[("Step", "'float64'")] == "not significant"
+    assert found[("Versioned", "'float32'")] == "incomparable"  # benchmark version 1 -> 2
+
+
+def test_failed_accuracy_and_rate_marks(url):
+    assert marks(compare(url, commit_hash(17)[:8], commit_hash(18)[:8], "--format", "json"))[
+        ("Flaky", "'float32'")
+    ] == "failed"
+    found = marks(compare(url, commit_hash(19)[:8], commit_hash(20)[:8], "--format", "json"))
+    assert found[("Ulp", "'float32'")] == "regressed"  # 0 -> 1 ulp: any increase
+    assert found[("Ulp", "'float64'")] == "not significant"
+    found = marks(compare(url, commit_hash(14)[:8], commit_hash(13)[:8], "--format", "json"))
+    assert found[("Rate", "'float64'")] == "improved"  # GB/s back up: higher is better
+
+
+def test_markdown_is_a_pr_comment(url, monkeypatch):
+    monkeypatch.setenv("SQRTWATCH_BASE_URL", "https://dash.example/")
+    body = compare(url, commit_hash(11)[:8], commit_hash(12)[:8], "--format", "markdown")
+    lines = body.splitlines()
+    assert lines[0].startswith("**Regressions found:") and "1 regressed" in lines[0]
+    regressions = body.index("### Regressions")
+    assert regressions < body.index("<details>") < body.index("</details>")
+    assert "[bench_throughput.Step.time_sqrt](https://dash.example/trends?bench=bench_throughput.Step.time_sqrt" in body
+    assert "p.dtype=float32" in body
+
+
+def test_fail_on_regression_exit_code(url):
+    compare(url, commit_hash(11)[:8], commit_hash(12)[:8], "--fail-on-regression", code=1)
+    compare(url, commit_hash(2)[:8], commit_hash(3)[:8], "--fail-on-regression", code=0)
+    # The step is 1.5x: a factor of 2 lets it pass.
+    compare(url, commit_hash(11)[:8], commit_hash(12)[:8], "--fail-on-regression", "--factor", "2", code=0)
+
+
+def test_new_missing_and_torch_selection(url, tmp_path):
+    renamed = [spec for spec in SPECS if "Step" not in spec.name] + [
+        BenchmarkSpec("bench_throughput.Brand.time_new", [["'float32'", "'float64'"]], ["dtype"])
+    ]
+    values = history_values(range(24, 25), run_wide={})
+    values["bench_throughput.Brand.time_new"] = [[1e-4, 2e-4]]
+    write_history(tmp_path / "more", renamed, {s.name: values[s.name] for s in renamed}, first_commit=24,
+                  torch_versions=["2.14.0"])
+    engine = connect(url)
+    assert not ingest_results_dir(engine, tmp_path / "more").errors
+    engine.dispose()
+    output = compare(url, "torch:2.13.0", "torch:2.14.0", "--format", "json")
+    found = marks(output)
+    assert found[("Step", "'float32'")] == "missing"
+    assert found[("Brand", "'float64'")] == "new"
+    text = compare(url, "torch:2.13.0", "torch:2.14.0")
+    assert text.splitlines()[0].startswith("No significant regression: torch:2.14.0 vs torch:2.13.0")
+
+
+@pytest.mark.parametrize(
+    ("text", "filters"),
+    [
+        ("abc123", (("commit", "abc123"),)),
+        ("torch:2.13.0,machine:ci", (("torch", "2.13.0"), ("machine", "ci"))),
+        ("env:existing-py_usr", (("env", "existing-py_usr"),)),
+    ],
+)
+def test_selection_syntax(text, filters):
+    assert Selection.parse(text).filters == filters
+
+
+def test_bad_selections_are_clear_errors(url):
+    with pytest.raises(CompareError, match="want commit:HASH"):
+        Selection.parse("tag:v1")
+    output = compare(url, "deadbeef", commit_hash(1)[:8], code=1)
+    assert "selection 'deadbeef' matches no stored results" in output
