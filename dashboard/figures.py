@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -242,8 +243,7 @@ def make_ratio_figure(frame: pd.DataFrame) -> go.Figure:
 
     ``frame``: name, ratio, verdict (regression / improvement / unchanged / ...).
     """
-    frame = frame.dropna(subset=["ratio"])
-    frame = frame[frame["ratio"] > 0]
+    frame = frame[np.isfinite(frame["ratio"].astype(float)) & (frame["ratio"] > 0)]
     if frame.empty:
         return _empty_figure("Nothing to compare")
     colours = {"regression": "#d62728", "regressed": "#d62728", "improvement": "#2ca02c", "improved": "#2ca02c"}

@@ -25,16 +25,25 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-# url path -> text that the page shows once its data is on screen.
+# url path -> (text the page shows once its data is on screen, number of Plotly charts).
 PAGES = {
-    "overview": "Latest run per machine",
-    "trends": "Alerts on this series",
-    "compare": "Ratio head / base",
-    "accuracy": "Fingerprint changes",
-    "hardware": "Alternatives vs torch.sqrt",
-    "alerts": "Triage",
+    "overview": ("Latest run per machine", 2),
+    "trends": ("Alerts on this series", 1),
+    "compare": ("Ratio head / base", 1),
+    "accuracy": ("Fingerprint changes", 1),
+    "hardware": ("Alternatives vs torch.sqrt", 2),
+    "alerts": ("Triage", 0),
 }
-TRENDS_QUERY = f"?bench={dashboard_seed.TIME_SQRT}&p.dtype=float32&p.size=1000000&p.variant=allocating"
+# Rendered: the script run is over (no status widget, nothing stale) and every chart is drawn.
+RENDERED = """charts => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-stale="true"]')
+    && document.querySelectorAll('.js-plotly-plot .main-svg').length >= charts"""
+# Views worth a screenshot: the machine and the series where the seeded regression is.
+QUERIES = {
+    "overview": "?machine=ci-linux",
+    "trends": f"?bench={dashboard_seed.TIME_SQRT}&p.dtype=float32&p.size=1000000&p.variant=allocating",
+    "compare": "?by=torch&base=2.12.0&head=2.13.0&machine=ci-linux",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -103,16 +112,12 @@ def test_every_page_loads_without_an_exception(dashboard, browser, tmp_path):
     shots = Path(os.environ.get("SQRTWATCH_SCREENSHOTS_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 860})
-    for path, marker in PAGES.items():
+    for path, (marker, charts) in PAGES.items():
         url = f"{dashboard}/" if path == "overview" else f"{dashboard}/{path}"  # the default page is the root
-        page.goto(url + (TRENDS_QUERY if path == "trends" else ""), wait_until="domcontentloaded")
+        page.goto(url + QUERIES.get(path, ""), wait_until="domcontentloaded")
         page.get_by_text(marker, exact=False).first.wait_for(timeout=60_000)
-        page.wait_for_function(
-            "!document.querySelector('[data-testid=\"stStatusWidget\"]')"
-            " && document.querySelectorAll('.js-plotly-plot').length"
-            " === document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length",
-            timeout=60_000,
-        )
+        page.wait_for_function(RENDERED, arg=charts, timeout=60_000)
+        page.wait_for_timeout(500)  # let the last paint (fonts, chart transitions) settle
         assert page.get_by_text("Page not found").count() == 0, path
         exceptions = page.locator('[data-testid="stException"]')
         assert exceptions.count() == 0, f"{path}: {exceptions.first.inner_text()}"
