@@ -74,6 +74,18 @@ def check_cell(device: str, dtype: str, impl: str, profile: str) -> dict:
         return {"skipped": str(exc)}
 
 
+def collect_reports(cells, profile: str, detail_dir: str | None) -> dict:
+    """``{(device, dtype, impl): report}`` for ``cells``; each report also to ``detail_dir``."""
+    reports = {}
+    for device, dtype, impl in cells:
+        report = check_cell(device, dtype, impl, profile)
+        reports[(device, dtype, impl)] = report
+        if detail_dir and "skipped" not in report:
+            path = Path(detail_dir) / detail_file_name(impl, dtype, device)
+            path.write_text(json.dumps(report, indent=2, allow_nan=False))
+    return reports
+
+
 class Accuracy:
     """Mismatches and ulp errors of each implementation against correctly rounded sqrt."""
 
@@ -83,16 +95,7 @@ class Accuracy:
     timeout = 7200  # setup_cache sweeps every cell; the full profile takes minutes
 
     def setup_cache(self):
-        profile = active_profile()
-        detail_dir = os.environ.get(DETAIL_ENV_VAR)
-        reports = {}
-        for device, dtype, impl in product(DEVICES, DTYPES, IMPLS):
-            report = check_cell(device, dtype, impl, profile)
-            reports[(device, dtype, impl)] = report
-            if detail_dir and "skipped" not in report:
-                path = Path(detail_dir) / detail_file_name(impl, dtype, device)
-                path.write_text(json.dumps(report, indent=2, allow_nan=False))
-        return reports
+        return collect_reports(product(DEVICES, DTYPES, IMPLS), active_profile(), os.environ.get(DETAIL_ENV_VAR))
 
     def setup(self, reports, device, dtype, impl):
         report = reports[(device, dtype, impl)]

@@ -245,3 +245,9 @@ def sqrt_cell(device: str, dtype: str, size: int, variant: str, domain: str, thr
     cell = SqrtCell(device, dtype, size, variant, domain)
     synchronizer(device)()
     return cell
+
+
+def release_cells() -> None:
+    """Drop the cached cells and inputs (a process that walks a whole grid calls it per cell)."""
+    sqrt_cell.cache_clear()
+    contiguous_input.cache_clear()

@@ -68,7 +68,7 @@ def test_cuda_cells_skip_without_a_gpu(full_profile):
 @pytest.mark.skipif(torch.backends.mps.is_available(), reason="an MPS device is present")
 def test_mps_cells_skip_without_mps(full_profile):
     with pytest.raises(NotImplementedError, match="no MPS"):
-        bench_throughput.Bandwidth().setup("mps", "float32", 10_000_000, "out")
+        bench_throughput.SqrtDomain().setup("mps", "float32", 100_000, "subnormal")
 
 
 def test_cells_that_mean_nothing_here_skip(full_profile):
@@ -133,15 +133,21 @@ def test_every_variant_computes_the_square_root(variant):
     assert torch.equal(cell.call(), torch.sqrt(cell.x))
 
 
-def test_bandwidth_tracks_agree_with_the_arithmetic(full_profile):
+def test_bandwidth_measures_its_grid_once_and_tracks_agree_with_the_arithmetic(quick_profile):
     bench = bench_throughput.Bandwidth()
     bench.budget = metrics.Budget(min_samples=3, max_samples=3, max_seconds=0.0)
+    measured = bench.setup_cache()
     params = ("cpu", "float32", 10_000_000, "out")
-    bench.setup(*params)
-    gbps = bench.track_gbps(*params)
-    assert gbps == pytest.approx(80e6 / bench.sqrt_seconds / 1e9)
-    assert bench.track_elements_per_s(*params) == pytest.approx(1e7 / bench.sqrt_seconds)
-    assert bench.track_roofline_fraction(*params) == pytest.approx(bench.copy_seconds / bench.sqrt_seconds)
+    bench.setup(measured, *params)
+    sample = measured[params]
+    assert sample.nbytes == 80_000_000
+    assert bench.track_gbps(measured, *params) == pytest.approx(80e6 / sample.sqrt_seconds / 1e9)
+    assert bench.track_elements_per_s(measured, *params) == pytest.approx(1e7 / sample.sqrt_seconds)
+    assert bench.track_roofline_fraction(measured, *params) == pytest.approx(sample.copy_seconds / sample.sqrt_seconds)
+    with pytest.raises(NotImplementedError, match="quick profile"):
+        bench.setup(measured, "cpu", "float64", 10_000_000, "out")
+    with pytest.raises(NotImplementedError):
+        bench.setup(measured, "cuda", "float32", 10_000_000, "out")
 
 
 def test_plugin_names_parse_leniently():
