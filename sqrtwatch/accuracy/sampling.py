@@ -14,8 +14,8 @@ import numpy as np
 from sqrtwatch.accuracy.formats import RealFormat
 
 DEFAULT_SEED = 20240229
-# Each hard-case family gets this many random members (for each format).
-HARD_CASES_PER_FAMILY = 2048
+# Each random hard-case family gets a 16th of the sample, within these bounds.
+HARD_CASES_PER_FAMILY = (64, 2048)
 
 
 def _random_mantissas(rng: np.random.Generator, fmt: RealFormat, n: int) -> np.ndarray:
@@ -31,17 +31,24 @@ def _compose(sign: np.ndarray, exponent: np.ndarray, mantissa: np.ndarray, fmt: 
 def stratified_patterns(fmt: RealFormat, n: int, rng: np.random.Generator) -> np.ndarray:
     """About ``n`` bit patterns (unsigned, uint64), equally many per (sign, exponent) pair."""
     strata = 2 << fmt.exponent_bits
-    per_stratum = max(1, n // strata)
-    stratum = np.repeat(np.arange(strata, dtype=np.uint64), per_stratum)
+    counts = np.full(strata, max(1, n // strata), dtype=np.int64)
+    if n > strata:  # spread the remainder over randomly chosen strata
+        counts[rng.choice(strata, size=n % strata, replace=False)] += 1
+    stratum = np.repeat(np.arange(strata, dtype=np.uint64), counts)
     sign, exponent = stratum >> np.uint64(fmt.exponent_bits), stratum & np.uint64(fmt.exponent_field_max)
     return _compose(sign, exponent, _random_mantissas(rng, fmt, stratum.size), fmt)
 
 
-def _square_neighbourhoods(fmt: RealFormat, rng: np.random.Generator) -> list[int]:
+def _family_size(n: int) -> int:
+    low, high = HARD_CASES_PER_FAMILY
+    return min(high, max(low, n // 16))
+
+
+def _square_neighbourhoods(fmt: RealFormat, rng: np.random.Generator, count: int) -> list[int]:
     """Exact squares of floats with at most ``p // 2`` significant bits, and their neighbours."""
     half = fmt.precision // 2
     patterns = []
-    for _ in range(HARD_CASES_PER_FAMILY):
+    for _ in range(count):
         root_mantissa = int(rng.integers(1 << (half - 1), 1 << half))
         square = root_mantissa * root_mantissa  # at most p bits: exactly representable
         exponent = int(rng.integers(fmt.emin // 2 + 1, (fmt.emax - fmt.precision) // 2))
@@ -49,11 +56,11 @@ def _square_neighbourhoods(fmt: RealFormat, rng: np.random.Generator) -> list[in
     return patterns
 
 
-def _midpoint_neighbourhoods(fmt: RealFormat, rng: np.random.Generator) -> list[int]:
+def _midpoint_neighbourhoods(fmt: RealFormat, rng: np.random.Generator, count: int) -> list[int]:
     """Floats nearest the squares of rounding midpoints: their roots sit next to a tie."""
     p = fmt.precision
     patterns = []
-    for _ in range(HARD_CASES_PER_FAMILY):
+    for _ in range(count):
         midpoint = 2 * int(rng.integers(1 << (p - 1), 1 << p)) + 1  # p + 1 bits, odd
         square = midpoint * midpoint
         shift = square.bit_length() - p
@@ -103,16 +110,18 @@ def boundary_patterns(fmt: RealFormat) -> list[int]:
     return [p for p in patterns if 0 < p < _infinity(fmt)]
 
 
-def hard_case_patterns(fmt: RealFormat, rng: np.random.Generator) -> np.ndarray:
+def hard_case_patterns(fmt: RealFormat, rng: np.random.Generator, n: int) -> np.ndarray:
     """Binade boundaries, squares and their neighbours, near-midpoint roots, subnormals."""
-    patterns = boundary_patterns(fmt) + _square_neighbourhoods(fmt, rng) + _midpoint_neighbourhoods(fmt, rng)
+    count = _family_size(n)
+    patterns = boundary_patterns(fmt) + _square_neighbourhoods(fmt, rng, count) + _midpoint_neighbourhoods(fmt, rng, count)
     return np.unique(np.array(patterns, dtype=np.uint64))
 
 
 def sample_patterns(fmt: RealFormat, n: int, seed: int = DEFAULT_SEED) -> np.ndarray:
-    """A reproducible sample of about ``n`` patterns: strata first, then the hard cases."""
+    """A reproducible sample of ``n`` patterns (more when ``n`` is below the number of
+    strata plus hard cases): strata first, then the hard cases."""
     rng = np.random.default_rng(seed)
-    hard = hard_case_patterns(fmt, rng)
+    hard = hard_case_patterns(fmt, rng, n)
     strata = stratified_patterns(fmt, max(n - hard.size, 1), rng)
     return np.concatenate([strata, hard])
 
