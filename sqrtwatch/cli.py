@@ -202,11 +202,20 @@ def compare(base: str, head: str, db_url: str, fmt: str, fail_on_regression: boo
 @click.option("--mode", type=click.Choice(["exhaustive", "sample"]), default="exhaustive", show_default=True)
 @click.option("--samples", type=click.IntRange(min=1), default=1 << 20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
-def accuracy(impl: str, dtypes: tuple[str, ...], device: str, mode: str, samples: int, fmt: str) -> None:
+@click.option(
+    "--consistency",
+    is_flag=True,
+    help="Also count bitwise differences: eager vs torch.compile, strided, 1 thread, fresh process.",
+)
+def accuracy(
+    impl: str, dtypes: tuple[str, ...], device: str, mode: str, samples: int, fmt: str, consistency: bool
+) -> None:
     """Check sqrt bit for bit against the correctly rounded result."""
     from sqrtwatch.accuracy.cli import run_accuracy_command
 
-    run_accuracy_command(impl=impl, dtypes=list(dtypes), device=device, mode=mode, samples=samples, fmt=fmt)
+    run_accuracy_command(
+        impl=impl, dtypes=list(dtypes), device=device, mode=mode, samples=samples, fmt=fmt, consistency=consistency
+    )
 
 
 @main.command()
