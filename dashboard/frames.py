@@ -14,11 +14,10 @@ import pandas as pd
 
 # What the suites measure, recognised from the stored benchmark catalog.
 KIND_TIME = "time"  # seconds per torch.sqrt call, over a size sweep
-KIND_COPY_TIME = "copy time"  # seconds per same-run copy of the same bytes (the roofline)
 KIND_GBPS = "GB/s"
 KIND_ROOFLINE = "fraction of roofline"
 KIND_ALTERNATIVE = "alternative"  # time of NumPy / torch.compile / rsqrt variants
-KIND_TRANSFER = "with transfers"  # time including host <-> device copies
+KIND_TRANSFER = "with transfers"  # GPU time including host <-> device copies (the round trip)
 KIND_ACCURACY = "accuracy"
 UNQUOTE = re.compile(r"^'(.*)'$")
 
@@ -37,14 +36,12 @@ def classify(benchmark: str, unit: str | None, param_names: set[str]) -> str | N
         return KIND_ACCURACY
     if not {"size", "dtype"} <= param_names:
         return None
-    if "copy" in name.rsplit(".", 1)[-1] or ".timecopy" in name or "roofline" in name and unit == "seconds":
-        return KIND_COPY_TIME if unit == "seconds" else None
     if "roofline" in name or unit == "fraction":
         return KIND_ROOFLINE
     if unit in ("gb/s", "gbps"):
         return KIND_GBPS
     if unit == "seconds":
-        if "transfer" in name:
+        if "transfer" in name or "roundtrip" in name:
             return KIND_TRANSFER
         if re.search(r"numpy|compile|rsqrt|altern", name) or "impl" in param_names:
             return KIND_ALTERNATIVE
@@ -147,9 +144,9 @@ def trend_series(values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFram
     """Points of a trend chart: label (machine), ``x``, value, low, high and hover fields.
 
     ``band`` is ``ci`` (asv's 99 % confidence interval) or ``iqr``. With ``divide_by``
-    (same-run copy times: run_id, value), values and band are divided by the copy of
-    the same run, which normalizes away the machine's speed. Over torch versions the
-    points of one version are summarized by their median.
+    (same-run copy times: run_id, value; see :func:`copy_roofline`), values and band are
+    divided by the copy of the same run, which normalizes away the machine's speed.
+    Over torch versions the points of one version are summarized by their median.
     """
     low_col, high_col = ("ci_99_a", "ci_99_b") if band == "ci" else ("q_25", "q_75")
     frame = values[values["status"] == "ok"].copy()
@@ -345,6 +342,40 @@ def speedups(times: pd.DataFrame, reference: str = "torch.sqrt") -> pd.DataFrame
     labels = others["dtype"] + " · " + others["size"].astype(str) + " · " + others["device"]
     result = pd.DataFrame({"label": labels.to_numpy(), "alternative": others["impl"].to_numpy(), "speedup": ratio})
     return result.dropna()
+
+
+ROOFLINE_CELL = ["run_id", "device", "dtype", "size", "variant"]
+
+
+def roofline_cells(catalog: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame:
+    """Catalog rows of the GB/s and roofline-fraction tracks matching the ``chosen`` parameters."""
+    kinds = catalog_kinds(catalog)
+    rows = with_param_columns(kinds[kinds["kind"].isin([KIND_GBPS, KIND_ROOFLINE])].copy(), ROOFLINE_CELL[1:])
+    for name in ROOFLINE_CELL[1:]:
+        if name in chosen:
+            rows = rows[rows[name] == unquote(chosen[name])]
+    return rows
+
+
+def copy_roofline(tracks: pd.DataFrame, kind_of: dict[str, str]) -> pd.DataFrame:
+    """The same-run copy of each cell, from its GB/s and roofline-fraction tracks.
+
+    The suite stores sqrt's GB/s and copy_seconds / sqrt_seconds of one sampling, so the
+    copy moved its bytes at GB/s / fraction. Returns ROOFLINE_CELL columns plus
+    ``copy_gbps`` and ``value`` (copy seconds for the same bytes: 2 x size x itemsize).
+    """
+    columns = [*ROOFLINE_CELL, "copy_gbps", "value"]
+    tracks = tracks[tracks["status"] == "ok"] if not tracks.empty else tracks
+    if tracks.empty:
+        return pd.DataFrame(columns=columns)
+    tracks = tracks.assign(kind=tracks["benchmark"].map(kind_of))
+    wide = tracks.pivot_table(index=ROOFLINE_CELL, columns="kind", values="value", aggfunc="first").reset_index()
+    if KIND_GBPS not in wide or KIND_ROOFLINE not in wide:
+        return pd.DataFrame(columns=columns)
+    wide["copy_gbps"] = wide[KIND_GBPS] / wide[KIND_ROOFLINE]
+    nbytes = 2 * pd.to_numeric(wide["size"], errors="coerce") * wide["dtype"].map(DTYPE_BYTES)
+    wide["value"] = nbytes / (wide["copy_gbps"] * 1e9)
+    return wide[columns].dropna()
 
 
 def crossover(times: pd.DataFrame, transfers: pd.DataFrame) -> pd.DataFrame:

@@ -80,11 +80,19 @@ def url_multiselect(
     return values
 
 
-def url_toggle(label: str, key: str, default: bool = False, *, where: Any = st.sidebar, help: str | None = None) -> bool:
-    """A toggle bound to the query parameter ``key`` (``1`` / ``0``)."""
+def url_toggle(
+    label: str,
+    key: str,
+    default: bool = False,
+    *,
+    where: Any = st.sidebar,
+    disabled: bool = False,
+    help: str | None = None,
+) -> bool:
+    """A toggle bound to the query parameter ``key`` (``1`` / ``0``); always off while disabled."""
     wanted = st.query_params.get(key)
     _seed(key, default if wanted not in ("0", "1") else wanted == "1")
-    value = where.toggle(label, key=_PREFIX + key, help=help)
+    value = where.toggle(label, key=_PREFIX + key, disabled=disabled, help=help) and not disabled
     st.query_params[key] = "1" if value else "0"
     return value
 

@@ -31,15 +31,17 @@ def series_frame(machine: str, values: list[float], versions: list[str]) -> pd.D
 @pytest.mark.parametrize(
     ("benchmark", "unit", "params", "kind"),
     [
-        ("bench_throughput.TimeSqrt.time_sqrt", "seconds", {"device", "dtype", "size", "variant"}, frames.KIND_TIME),
-        ("bench_throughput.TimeCopy.time_copy", "seconds", {"device", "dtype", "size"}, frames.KIND_COPY_TIME),
-        ("bench_throughput.TimeSqrt.track_gbps", "GB/s", {"device", "dtype", "size"}, frames.KIND_GBPS),
-        ("bench_throughput.TimeSqrt.track_roofline_fraction", "fraction", {"dtype", "size"}, frames.KIND_ROOFLINE),
-        ("bench_throughput.Alternatives.time_numpy_sqrt", "seconds", {"dtype", "size"}, frames.KIND_ALTERNATIVE),
-        ("bench_throughput.Crossover.time_sqrt_with_transfers", "seconds", {"dtype", "size"}, frames.KIND_TRANSFER),
+        ("bench_throughput.Sqrt.time_sqrt", "seconds", {"device", "dtype", "size", "variant"}, frames.KIND_TIME),
+        ("bench_throughput.SqrtDomain.time_sqrt", "seconds", {"device", "dtype", "size", "domain"}, frames.KIND_TIME),
+        ("bench_throughput.Bandwidth.track_gbps", "GB/s", {"device", "dtype", "size"}, frames.KIND_GBPS),
+        ("bench_throughput.Bandwidth.track_roofline_fraction", "fraction", {"dtype", "size"}, frames.KIND_ROOFLINE),
+        ("bench_throughput.Bandwidth.track_elements_per_s", "elements/s", {"dtype", "size"}, None),
+        ("bench_alternatives.Alternatives.time_sqrt", "seconds", {"impl", "dtype", "size"}, frames.KIND_ALTERNATIVE),
+        ("bench_crossover.CpuVsGpu.time_roundtrip", "seconds", {"device", "dtype", "size"}, frames.KIND_TRANSFER),
         ("bench_accuracy.Accuracy.track_max_ulp", "ulp", {"device", "dtype", "impl"}, frames.KIND_ACCURACY),
+        ("bench_throughput.SmallTensor.track_us_per_call", "us", {"device", "dtype", "variant"}, None),
         ("bench_synthetic.Suite0.time_case_001", "seconds", {"dtype", "size"}, None),
-        ("bench_throughput.TimeSqrt.time_sqrt", "seconds", {"param1"}, None),
+        ("bench_throughput.Sqrt.time_sqrt", "seconds", {"param1"}, None),
     ],
 )
 def test_classify_recognises_the_suites(benchmark, unit, params, kind):
@@ -54,6 +56,20 @@ def test_trend_band_choice_and_copy_normalization():
     copies = pd.DataFrame({"run_id": [0, 1], "value": [1.0, 2.0]})
     normalized = frames.trend_series(values, x="commit_date", band="ci", divide_by=copies)
     assert list(normalized["value"]) == [2.0, 2.0]  # the step was the machine, not sqrt
+
+
+def test_copy_roofline_from_the_bandwidth_tracks():
+    cell = {"run_id": 1, "device": "cpu", "dtype": "float32", "size": "1000000", "variant": "out", "status": "ok"}
+    tracks = pd.DataFrame(
+        [
+            cell | {"benchmark": "B.track_gbps", "value": 8.0},  # sqrt moved 8 MB in 1 ms
+            cell | {"benchmark": "B.track_roofline_fraction", "value": 0.5},  # the copy took half of that
+        ]
+    )
+    kinds = {"B.track_gbps": frames.KIND_GBPS, "B.track_roofline_fraction": frames.KIND_ROOFLINE}
+    copy = frames.copy_roofline(tracks, kinds).iloc[0]
+    assert copy["copy_gbps"] == pytest.approx(16.0)
+    assert copy["value"] == pytest.approx(0.5e-3)
 
 
 def test_torch_versions_in_release_order_not_text_order():
@@ -113,12 +129,12 @@ def test_speedups_relative_to_torch_sqrt():
             "device": "cpu",
             "dtype": "float32",
             "size": ["1000", "1000", "1000"],
-            "impl": ["torch.sqrt", "numpy.sqrt", "torch.rsqrt"],
+            "impl": ["torch.sqrt", "numpy", "mul_rsqrt"],
             "value": [1.0, 2.0, 0.5],
         }
     )
     result = frames.speedups(times)
-    assert dict(zip(result["alternative"], result["speedup"])) == {"numpy.sqrt": 0.5, "torch.rsqrt": 2.0}
+    assert dict(zip(result["alternative"], result["speedup"])) == {"numpy": 0.5, "mul_rsqrt": 2.0}
 
 
 def test_empty_frames_give_a_message_not_an_error():

@@ -29,7 +29,14 @@ def load(kind: str):
 
 
 times = load(frames.KIND_TIME)
-copies = load(frames.KIND_COPY_TIME)
+times = times[times["variant"] != ""]  # the variant sweep (other classes sweep threads or domains)
+tracks = frames.catalog_kinds(catalog)
+tracks = tracks[tracks["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
+kind_of = dict(zip(tracks["benchmark"], tracks["kind"]))
+copies = frames.copy_roofline(
+    frames.with_param_columns(data.values(src, tuple(sorted(kind_of)), run_ids=(run_id,)), frames.ROOFLINE_CELL[1:]),
+    kind_of,
+)
 dtypes = url_multiselect("dtypes", sorted(times["dtype"].unique()) if not times.empty else [], "dtype", help="Empty: all")
 variants = sorted(times["variant"].unique()) if not times.empty else []
 variant = url_select("Variant", variants, "variant", default="allocating")
@@ -38,12 +45,16 @@ if dtypes:
     copies = copies[copies["dtype"].isin(dtypes)]
 if variant is not None:
     times = times[times["variant"] == variant]
+    copies = copies[copies["variant"] == variant]
 seconds = times
 if metric == "GB/s":
-    times, copies = frames.as_gbps(times), frames.as_gbps(copies)
+    times, copies = frames.as_gbps(times), copies.assign(value=copies["copy_gbps"])
 
 st.subheader(f"{metric} vs size on {machine} (torch {torch_version})")
-st.caption("Dashed: a copy of the same bytes measured in the same run, the memory roofline of that machine.")
+st.caption(
+    "Dashed: a plain copy of the same bytes sampled in the same run (Bandwidth suite, large sizes), "
+    "the memory roofline of that machine."
+)
 st.plotly_chart(
     figures.make_scaling_figure(
         frames.scaling(times, ["device", "dtype"]), metric, roofline=frames.scaling(copies, ["device", "dtype"])

@@ -33,22 +33,23 @@ machines = url_multiselect("Machines", sorted(series_values["machine"].unique())
 x = url_select("X axis", ["commit_date", "torch_version"], "x", format_func=lambda v: v.replace("_", " "))
 band = url_select("Band", ["ci", "iqr"], "band", format_func={"ci": "99% confidence interval", "iqr": "interquartile range"}.get)
 
-copy_benchmarks = frames.benchmarks_of(catalog, frames.KIND_COPY_TIME)
-can_normalize = unit == "seconds" and bool(copy_benchmarks) and "size" in chosen
-normalize = can_normalize and url_toggle(
-    "Normalize by same-run copy", "norm", help="Divide each time by the copy of the same bytes in the same run"
+track_rows = frames.roofline_cells(catalog, chosen) if unit == "seconds" else catalog.iloc[:0]
+normalize = url_toggle(
+    "Normalize by same-run copy",
+    "norm",
+    disabled=track_rows.empty,
+    help="Divide each time by the time a plain copy of the same bytes took in the same run "
+    "(from the Bandwidth suite; needs a timing benchmark at a size and variant it measures)",
 )
 
 selected = series_values[series_values["machine"].isin(machines)] if machines else series_values
 divide_by = None
-if normalize:
-    copy_rows = frames.with_param_columns(catalog[catalog["benchmark"].isin(copy_benchmarks)], ["device", "dtype", "size"])
-    for name in ("device", "dtype", "size"):
-        if name in chosen:
-            copy_rows = copy_rows[copy_rows[name] == frames.unquote(chosen[name])]
-    copies = data.values(src, copy_benchmarks, tuple(copy_rows["params"]))
-    divide_by = copies[copies["status"] == "ok"]
-    unit = "x copy time"
+if normalize and not track_rows.empty:
+    kind_of = dict(zip(track_rows["benchmark"], track_rows["kind"]))
+    tracks = data.values(src, tuple(sorted(kind_of)), tuple(sorted(set(track_rows["params"]))))
+    tracks = frames.with_param_columns(tracks, frames.ROOFLINE_CELL[1:])
+    divide_by = frames.copy_roofline(tracks, kind_of)
+    unit = "x same-run copy time"
 
 points = frames.trend_series(selected, x=x, band=band, divide_by=divide_by)
 alerts = data.alerts(src, "all")
