@@ -1,0 +1,89 @@
+"""The thin slice, for real: asv run -> results -> SQLite -> dashboard chart."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from asv.results import Results
+
+from tests.conftest import REPO_ROOT, run_sqrtwatch
+from tests.test_dashboard_pages import chart_data, numbers, open_page, trace
+
+pytestmark = pytest.mark.slow
+
+BENCHMARK = "bench_throughput.Sqrt.time_sqrt"
+CELL = {"device": "'cpu'", "dtype": "'float32'", "size": "100000", "variant": "'out'"}
+
+
+def asv_value(results_dir, benchmark: str, cell: dict[str, str]) -> float:
+    """The value asv itself reads back from its results file for one parameter combination."""
+    (machine_dir,) = [p for p in results_dir.iterdir() if (p / "machine.json").exists()]
+    (path,) = [p for p in machine_dir.glob("*.json") if p.name != "machine.json"]
+    results = Results.load(str(path))
+    params = results.get_result_params(benchmark)
+    values = results.get_result_value(benchmark, params)
+    for combo, value in zip(itertools.product(*params), values):
+        if list(combo) == list(cell.values()):
+            return value
+    raise AssertionError(f"{cell} not in {path}")
+
+
+@pytest.fixture
+def ingested(asv_results, tmp_path):
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    run_sqrtwatch("ingest", str(asv_results), "--db", url)
+    return url
+
+
+def exported(url: str) -> list[dict]:
+    out = run_sqrtwatch("export", "--db", url, "--format", "jsonl").stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_run_writes_asv_results_and_context(asv_results):
+    (context_file,) = (asv_results / "sqrtwatch-context").glob("*/*.json")
+    context = json.loads(context_file.read_text())
+    assert context["torch_version"] == torch.__version__
+    assert context["cpu_isa"] == torch.backends.cpu.get_cpu_capability()
+    assert context["profile"] == "quick"
+    machine = context_file.parent.name
+    assert (asv_results / machine / context_file.name).exists()  # beside its results file
+
+
+def test_plain_asv_publish_still_works(asv_results_copy, tmp_path):
+    config = json.loads((REPO_ROOT / "asv.conf.json").read_text())
+    config |= {
+        "repo": str(REPO_ROOT),
+        "benchmark_dir": str(REPO_ROOT / "benchmarks"),
+        "results_dir": str(asv_results_copy),
+        "html_dir": str(tmp_path / "html"),
+    }
+    (tmp_path / "asv.conf.json").write_text(json.dumps(config))
+    subprocess.run([sys.executable, "-m", "asv", "publish", "--config", str(tmp_path / "asv.conf.json")], check=True)
+    assert (tmp_path / "html" / "index.json").exists()
+
+
+def test_ingest_stores_what_asv_measured_once(asv_results, ingested):
+    rows = exported(ingested)
+    (row,) = [r for r in rows if r["benchmark"] == BENCHMARK and r["params"] == CELL]
+    assert row["status"] == "ok" and row["unit"] == "seconds"
+    assert row["value"] == pytest.approx(asv_value(asv_results, BENCHMARK, CELL), rel=1e-12)
+    assert row["n_samples"] and row["n_samples"] >= 5
+    # cells outside the quick profile are skipped, not failed
+    assert any(r["benchmark"] == BENCHMARK and r["status"] == "skipped" for r in rows)
+
+    again = run_sqrtwatch("ingest", str(asv_results), "--db", ingested)
+    assert exported(ingested) == rows, again.stdout
+
+
+def test_dashboard_trend_chart_shows_the_measured_value(ingested, monkeypatch):
+    monkeypatch.setenv("SQRTWATCH_DB", ingested)
+    (row,) = [r for r in exported(ingested) if r["benchmark"] == BENCHMARK and r["params"] == CELL]
+    query = {"bench": BENCHMARK} | {f"p.{name}": text.strip("'") for name, text in CELL.items()}
+    app = open_page("trends", query)
+    assert numbers(trace(chart_data(app), row["machine"])["y"]) == pytest.approx([row["value"]], rel=1e-9)
