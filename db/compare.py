@@ -133,12 +133,15 @@ def compare_selections(
     for index in sides[0].index.union(sides[1].index):
         left = sides[0].loc[index] if index in sides[0].index else None
         right = sides[1].loc[index] if index in sides[1].index else None
-        comparison.rows.append(_compare_cell(dict(zip(key, index)), left, right, factor, alpha))
+        row = _compare_cell(dict(zip(key, index)), left, right, factor, alpha)
+        if row is not None:
+            comparison.rows.append(row)
     comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -abs(math.log(r.ratio)) if r.ratio else 0, r.benchmark))
     return comparison
 
 
-def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row:
+def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row | None:
+    """One compared row; None when neither side measured the cell (skipped or absent on both)."""
     either = head if head is not None else base
     row = dict(
         benchmark=key["benchmark"],
@@ -152,10 +155,13 @@ def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row:
         p_value=None,
         test="",
     )
-    if base is None or head is None:
-        return Row(**row, mark="new" if base is None else "missing")
-    if base["status"] != "ok" or head["status"] != "ok":
+    base_ok = base is not None and base["status"] == "ok"
+    if head is None or head["status"] == "skipped":
+        return Row(**row, mark="missing") if base_ok else None
+    if head["status"] != "ok":
         return Row(**row, mark="failed")
+    if not base_ok:
+        return Row(**row, mark="new")
     if base["version"] != head["version"] or base["unit"] != head["unit"]:
         return Row(**row, mark="incomparable")
     ratio = head["value"] / base["value"] if base["value"] else math.inf

@@ -115,3 +115,17 @@ def test_torch_upgrade_moving_everything_is_alerted(tmp_path):
     assert {a["commit_after"] for a in list_alerts(engine)} == {commit_hash(10)}
     assert len(list_alerts(engine)) == 5
     engine.dispose()
+
+
+def test_same_commit_run_twice_is_one_point(tmp_path):
+    """asv overwrites the results file of a commit run again: no history, no alert (the A/A case)."""
+    from tests.asv_history import BenchmarkSpec, write_history
+
+    specs = [BenchmarkSpec(f"bench_throughput.A{i}.time_sqrt") for i in range(4)]
+    engine = connect(f"sqlite:///{tmp_path / 'aa.db'}")
+    for factor in (1.0, 1.3):
+        write_history(tmp_path / "results", specs, {s.name: [[1e-4 * factor]] for s in specs})
+        assert not ingest_results_dir(engine, tmp_path / "results").errors
+    summary = detect_alerts(engine, thresholds={})
+    assert (summary.series, summary.points, summary.new) == (4, 4, 0)
+    engine.dispose()
