@@ -144,7 +144,7 @@ def complex_samples(fmt: RealFormat, n: int, seed: int = DEFAULT_SEED) -> np.nda
     real axis with tiny imaginary parts of both signs (the branch cut's neighbourhood).
     """
     rng = np.random.default_rng(seed)
-    k = max(n // 6, 1)
+    k = max(n // 8, 1)  # eight groups of k below
 
     def parts(low: int, high: int, size: int) -> np.ndarray:
         exponent = rng.integers(low, high, size=size)
