@@ -7,10 +7,14 @@ load. Files already loaded and unchanged are skipped without being parsed.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import hashlib
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from sqrtwatch.context import CONTEXT_DIR_NAME
 from sqrtwatch.db.asv_parse import (
+    ParsedResults,
     ResultsFormatError,
     SuiteBenchmark,
     load_json_bytes,
@@ -28,7 +33,7 @@ from sqrtwatch.db.asv_parse import (
     parse_results,
 )
 from sqrtwatch.db.context import RunContext, context_file_for, parse_context
-from sqrtwatch.db.engine import write_connection
+from sqrtwatch.db.engine import refresh_statistics, write_connection
 from sqrtwatch.db.ingest_load import (
     BenchmarkIds,
     FileRecord,
@@ -44,6 +49,11 @@ SIDE_FILES = {"machine.json", "benchmarks.json"}
 RETRIES = 5
 RETRY_PAUSE_S = 0.5
 _TRANSIENT_SQLSTATES = {"40P01", "40001", "55P03"}
+# Parsing moves to worker processes from this many files on (starting them costs ~1 s).
+POOL_MIN_FILES = 50
+MAX_PARSE_WORKERS = 4
+# Files parsed ahead of the writer (bounds memory).
+PARSE_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,25 @@ def find_machine_dirs(results_dir: Path) -> Iterator[MachineDir]:
             yield MachineDir(Path(root), results)
 
 
+@dataclass(frozen=True)
+class ParseJob:
+    """A results file to read and parse (in a worker process for large directories)."""
+
+    results_file: Path
+    relative: str  # "<machine dir>/<file name>", the key in ingested_files
+    stat_signature: str
+    suite: dict[str, SuiteBenchmark]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed results file and its context, ready to store."""
+
+    record: FileRecord
+    parsed: ParsedResults
+    context: RunContext | None
+
+
 def ingest_results_dir(engine: Engine, path: Path, progress: bool = False) -> IngestReport:
     """Load every new or changed results file under ``path``; see the module docstring."""
     path = Path(path)
@@ -108,20 +137,51 @@ def ingest_results_dir(engine: Engine, path: Path, progress: bool = False) -> In
         return report
     with write_connection(engine) as connection:
         known = known_files(connection)
-    suites: dict[Path, dict[str, SuiteBenchmark] | None] = {}
+    jobs, machines = _plan(engine, machine_dirs, known, report)
     benchmark_ids = BenchmarkIds()
-    total = sum(len(d.results_files) for d in machine_dirs)
-    with _progress(progress, total) as advance:
-        for machine_dir in machine_dirs:
-            if machine_dir.root not in suites:
-                suites[machine_dir.root] = _load_suite(engine, machine_dir.root, report)
-            suite = suites[machine_dir.root]
-            machine_info = _load_machine(machine_dir, report) if suite is not None else None
-            for results_file in machine_dir.results_files:
-                if machine_info is not None:
-                    _ingest_file(engine, results_file, suite, machine_info, known, benchmark_ids, report)
-                advance()
+    with _progress(progress, len(jobs)) as advance, _parser_pool(len(jobs)) as pool:
+        for job, outcome in zip(jobs, _prepared_in_order(jobs, pool)):
+            if isinstance(outcome, IngestError):
+                report.errors.append(outcome)
+            elif known.get(job.relative, ("", ""))[1] == outcome.record.content_hash:
+                # Copied or touched, not changed: remember the new mtime only.
+                with write_connection(engine) as connection:
+                    refresh_stat_signature(connection, job.relative, job.stat_signature)
+                report.files_unchanged += 1
+            else:
+                _store(engine, job, outcome, machines[job.results_file.parent], benchmark_ids, report)
+            advance()
+    if report.files_loaded:
+        refresh_statistics(engine)
     return report
+
+
+def _plan(
+    engine: Engine, machine_dirs: list[MachineDir], known: dict[str, tuple[str, str]], report: IngestReport
+) -> tuple[list[ParseJob], dict[Path, dict[str, str | None]]]:
+    """The files to parse (new or changed by size/mtime) and each machine's machine.json."""
+    suites: dict[Path, dict[str, SuiteBenchmark] | None] = {}
+    jobs, machines = [], {}
+    for machine_dir in machine_dirs:
+        if machine_dir.root not in suites:
+            suites[machine_dir.root] = _load_suite(engine, machine_dir.root, report)
+        suite = suites[machine_dir.root]
+        machine_info = _load_machine(machine_dir, report) if suite is not None else None
+        if machine_info is None:
+            continue
+        machines[machine_dir.path] = machine_info
+        for results_file in machine_dir.results_files:
+            relative = f"{results_file.parent.name}/{results_file.name}"
+            try:
+                stat_signature = _stat_signature(results_file, context_file_for(results_file))
+            except OSError as error:
+                report.errors.append(IngestError(results_file, f"cannot read: {error.strerror or error}"))
+                continue
+            if known.get(relative, ("", ""))[0] == stat_signature:
+                report.files_unchanged += 1
+            else:
+                jobs.append(ParseJob(results_file, relative, stat_signature, suite))
+    return jobs, machines
 
 
 def _load_suite(engine: Engine, root: Path, report: IngestReport) -> dict[str, SuiteBenchmark] | None:
@@ -149,54 +209,71 @@ def _load_machine(machine_dir: MachineDir, report: IngestReport) -> dict[str, st
         return None
 
 
-def _ingest_file(
-    engine: Engine,
-    results_file: Path,
-    suite: dict[str, SuiteBenchmark],
-    machine_info: dict[str, str | None],
-    known: dict[str, tuple[str, str]],
-    benchmark_ids: BenchmarkIds,
-    report: IngestReport,
-) -> None:
+def read_and_parse(job: ParseJob) -> Prepared | IngestError:
+    """Read, hash and parse one results file and its context file (no database access)."""
+    results_file = job.results_file
     context_file = context_file_for(results_file)
-    relative = f"{results_file.parent.name}/{results_file.name}"
     try:
-        stat_signature = _stat_signature(results_file, context_file)
-        if known.get(relative, ("", ""))[0] == stat_signature:
-            report.files_unchanged += 1
-            return
         raw = results_file.read_bytes()
         raw_context = context_file.read_bytes() if context_file.exists() else None
     except OSError as error:
-        report.errors.append(IngestError(results_file, f"cannot read: {error.strerror or error}"))
-        return
+        return IngestError(results_file, f"cannot read: {error.strerror or error}")
     content_hash = hashlib.sha256(raw + b"\0" + (raw_context or b"")).hexdigest()
-    if known.get(relative, ("", ""))[1] == content_hash:
-        with write_connection(engine) as connection:
-            refresh_stat_signature(connection, relative, stat_signature)
-        report.files_unchanged += 1
-        return
-
     try:
-        parsed = parse_results(load_json_bytes(raw), results_file.name, suite, results_file.parent.name)
+        parsed = parse_results(load_json_bytes(raw), results_file.name, job.suite, results_file.parent.name)
     except ResultsFormatError as error:
-        report.errors.append(IngestError(results_file, str(error)))
-        return
+        return IngestError(results_file, str(error))
     try:
         context = parse_context(load_json_bytes(raw_context)) if raw_context is not None else None
     except ResultsFormatError as error:
-        report.errors.append(IngestError(context_file, f"{error}; {results_file.name} was not loaded"))
-        return
+        return IngestError(context_file, f"{error}; {results_file.name} was not loaded")
+    return Prepared(FileRecord(job.relative, job.stat_signature, content_hash), parsed, context)
 
-    record = FileRecord(relative, stat_signature, content_hash)
+
+@contextlib.contextmanager
+def _parser_pool(jobs: int) -> Iterator[Executor | None]:
+    """Worker processes that parse while this one writes (parsing is half the work), if worth it."""
+    workers = min(MAX_PARSE_WORKERS, os.cpu_count() or 1)
+    if jobs < POOL_MIN_FILES or workers < 2:
+        yield None
+        return
+    # spawn: the workers inherit no database connections and no threads.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def _prepared_in_order(jobs: list[ParseJob], pool: Executor | None) -> Iterator[Prepared | IngestError]:
+    """read_and_parse of each job, in order, with a bounded number parsed ahead."""
+    if pool is None:
+        yield from map(read_and_parse, jobs)
+        return
+    ahead: collections.deque[Future] = collections.deque()
+    for job in jobs:
+        ahead.append(pool.submit(read_and_parse, job))
+        if len(ahead) > PARSE_AHEAD:
+            yield ahead.popleft().result()
+    while ahead:
+        yield ahead.popleft().result()
+
+
+def _store(
+    engine: Engine,
+    job: ParseJob,
+    prepared: Prepared,
+    machine_info: dict[str, str | None],
+    benchmark_ids: BenchmarkIds,
+    report: IngestReport,
+) -> None:
     try:
-        _store_with_retries(engine, parsed, context, machine_info, suite, benchmark_ids, record)
+        _store_with_retries(
+            engine, prepared.parsed, prepared.context, machine_info, job.suite, benchmark_ids, prepared.record
+        )
     except exc.SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
-        report.errors.append(IngestError(results_file, f"database refused it: {reason}"))
+        report.errors.append(IngestError(job.results_file, f"database refused it: {reason}"))
         return
     report.files_loaded += 1
-    report.values_loaded += len(parsed.values)
+    report.values_loaded += len(prepared.parsed.values)
 
 
 def _store_with_retries(engine, parsed, context: RunContext | None, machine_info, suite, benchmark_ids, record) -> None:

@@ -292,7 +292,7 @@ def _values_upsert_sql(dialect) -> tuple[str, tuple[str, ...] | None]:
     stmt = dialect_insert_for(dialect.name, ResultValue)
     # The file is the truth: a benchmark re-run on the same commit replaces its values.
     stmt = stmt.on_conflict_do_update(
-        index_elements=["benchmark_id", "params", "run_id"],
+        index_elements=["run_id", "benchmark_id", "params"],
         set_={column: stmt.excluded[column] for column in _VALUE_COLUMNS},
     )
     compiled = stmt.compile(dialect=dialect, column_keys=list(_VALUE_ROW), for_executemany=True)

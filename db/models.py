@@ -187,10 +187,11 @@ class ResultValue(Base):
 
     __tablename__ = "result_values"
     __table_args__ = (
-        # The natural key; its column order also serves the series query
-        # (one benchmark + params, every run) and detection's scans.
-        UniqueConstraint("benchmark_id", "params", "run_id"),
-        Index("ix_result_values_run_id", "run_id"),
+        # The natural key, run first: a new run's rows land at the end of this
+        # index, so ingesting touches a few pages instead of one per series.
+        # The series query walks the (few thousand) runs of a machine and
+        # seeks (run, benchmark, params) here; per-run queries use its prefix.
+        UniqueConstraint("run_id", "benchmark_id", "params"),
     )
 
     id: Mapped[BigPk]

@@ -199,7 +199,8 @@ def test_concurrent_ingests_into_one_sqlite_file_lose_nothing(tmp_path):
     dirs = []
     for i in range(2):
         out = tmp_path / f"results{i}"
-        synthetic.write_history(out, commits=15, benchmarks=20, n_samples=3, seed=i, machine_name=f"host-{i}")
+        # Enough files that each ingest also parses in worker processes.
+        synthetic.write_history(out, commits=60, benchmarks=5, n_samples=3, seed=i, machine_name=f"host-{i}")
         dirs.append(out)
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     # Two ingests of different machines, and a third racing on the same files as the first.
@@ -214,6 +215,18 @@ def test_concurrent_ingests_into_one_sqlite_file_lose_nothing(tmp_path):
     assert [process.returncode for process in processes] == [0, 0, 0], outputs
     engine = connect(url)
     counts = table_counts(engine)
-    assert counts["runs"] == 30 and counts["result_values"] == 2 * 15 * 20 * 10
+    assert counts["runs"] == 120 and counts["result_values"] == 2 * 60 * 5 * 10
     assert counts["machines"] == 2
+    engine.dispose()
+
+
+@pytest.mark.slow
+def test_large_directories_report_bad_files_from_parser_workers(tmp_path):
+    synthetic = _synthetic()
+    files = synthetic.write_history(tmp_path / "results", commits=55, benchmarks=3, n_samples=0)
+    files[7].write_text("{")
+    engine = connect(f"sqlite:///{tmp_path / 'big.db'}")
+    report = ingest_results_dir(engine, tmp_path / "results")
+    assert (report.files_loaded, report.values_loaded) == (54, 54 * 3 * 10)
+    assert [str(error) for error in report.errors] == [f"{files[7]}: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
     engine.dispose()
