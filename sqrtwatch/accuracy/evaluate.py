@@ -18,9 +18,9 @@ class ImplOutputError(RuntimeError):
 
 def call_impl(fn, x, device: str, name: str):
     """``fn(x)`` computed on ``device`` and returned on the CPU, after checking its shape/dtype."""
-    result = fn(x.to(device))
     import torch
 
+    result = fn(x.to(device))
     if not isinstance(result, torch.Tensor):
         raise ImplOutputError(f"{name} returned {type(result).__name__}, not a tensor")
     if result.dtype != x.dtype or result.shape != x.shape:
