@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from sqrtwatch.db.models import (
+    STATUS_OK,
     AccuracyResult,
     Alert,
     Benchmark,
@@ -107,7 +108,7 @@ def runs(session: Session) -> pd.DataFrame:
 
 
 def benchmark_params(session: Session) -> pd.DataFrame:
-    """Each (benchmark, unit, params) combination stored: its asv position and how many values it has."""
+    """Each (benchmark, unit, params) combination stored: its asv position, how many values it has, how many ok."""
     statement = (
         select(
             Benchmark.name.label("benchmark"),
@@ -115,6 +116,7 @@ def benchmark_params(session: Session) -> pd.DataFrame:
             ResultValue.params,
             func.min(ResultValue.param_index).label("param_index"),
             func.count().label("values"),
+            func.sum(case((ResultValue.status == STATUS_OK, 1), else_=0)).label("ok_values"),
         )
         .select_from(ResultValue)
         .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)

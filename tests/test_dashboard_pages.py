@@ -174,3 +174,18 @@ def test_compare_torch_versions_like_the_cli(dashboard_db):
 
     app.multiselect(key="url:marks").select("regressed").run()
     assert set(app.dataframe[0].value["mark"]) == {"regressed"}
+
+
+@pytest.mark.slow
+def test_pages_render_a_real_asv_run(asv_results, tmp_path, monkeypatch):
+    """The tiny real asv pass of conftest, ingested for real: no accuracy suite, one machine, one commit."""
+    from sqrtwatch.db.ingest import ingest_results_dir
+
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    assert not ingest_results_dir(connect(url), asv_results).errors
+    monkeypatch.setenv(DB_ENV_VAR, url)
+    for page in PAGES:
+        open_page(page)
+    app = open_page("trends", {"bench": "bench_throughput.Sqrt.time_sqrt"})
+    assert numbers(chart_data(app)[0]["y"])[0] > 0  # the first trace is the band of the measured series
+    assert "No accuracy reports stored yet" in open_page("accuracy").info[0].value

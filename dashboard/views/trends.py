@@ -18,6 +18,8 @@ benchmark = url_select(
     help="Type to search",
 )
 rows = catalog[catalog["benchmark"] == benchmark]
+if rows["ok_values"].any():
+    rows = rows[rows["ok_values"] > 0]  # cells that only ever failed or skipped have nothing to draw
 unit = rows["unit"].iloc[0] or ""
 
 # One picker per parameter; each offers only the values stored with the choices above it.
