@@ -100,6 +100,7 @@ def test_accuracy_reports_follow_their_torch_version():
     assert torch_matrix.accuracy_for_torch(details, "2.14.1") == [details[1], details[2]]
 
 
+@pytest.mark.slow
 def test_env_context_is_collected_by_the_environments_own_python(tmp_path):
     """The context comes from a child interpreter (asv's existing environment for this Python)."""
     config_path = write_run_config(Checkout(REPO_ROOT), tmp_path / "results", tmp_path / "asv.conf.json")
