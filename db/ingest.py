@@ -3,6 +3,7 @@
 Each results file is one transaction, retried while another writer holds the
 lock; a bad file is reported with its path and reason and the others still
 load. Files already loaded and unchanged are skipped without being parsed.
+Large directories are parsed in worker processes while this process writes.
 """
 
 from __future__ import annotations
@@ -276,7 +277,15 @@ def _store(
     report.values_loaded += len(prepared.parsed.values)
 
 
-def _store_with_retries(engine, parsed, context: RunContext | None, machine_info, suite, benchmark_ids, record) -> None:
+def _store_with_retries(
+    engine: Engine,
+    parsed: ParsedResults,
+    context: RunContext | None,
+    machine_info: dict[str, str | None],
+    suite: dict[str, SuiteBenchmark],
+    benchmark_ids: BenchmarkIds,
+    record: FileRecord,
+) -> None:
     for attempt in range(RETRIES):
         try:
             with write_connection(engine) as connection:
@@ -314,24 +323,15 @@ def _stat_signature(results_file: Path, context_file: Path) -> str:
     return "|".join(parts)
 
 
-class _progress:
-    """A rich progress bar on stderr when asked for, else nothing."""
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int) -> Iterator:
+    """A function to call per file: advances a rich progress bar on stderr when enabled."""
+    if not (enabled and total):
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
 
-    def __init__(self, enabled: bool, total: int) -> None:
-        self._bar = None
-        if enabled and total:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._task = self._bar.add_task("ingesting results files", total=total)
-
-    def __enter__(self):
-        if self._bar is None:
-            return lambda: None
-        self._bar.__enter__()
-        return lambda: self._bar.advance(self._task)
-
-    def __exit__(self, *exc_info):
-        if self._bar is not None:
-            self._bar.__exit__(*exc_info)
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ingesting results files", total=total)
+        yield lambda: bar.advance(task)

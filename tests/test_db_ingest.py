@@ -226,7 +226,7 @@ def test_large_directories_report_bad_files_from_parser_workers(tmp_path):
     files = synthetic.write_history(tmp_path / "results", commits=55, benchmarks=3, n_samples=0)
     files[7].write_text("{")
     engine = connect(f"sqlite:///{tmp_path / 'big.db'}")
-    report = ingest_results_dir(engine, tmp_path / "results")
+    report = ingest_results_dir(engine, tmp_path / "results", progress=True)
     assert (report.files_loaded, report.values_loaded) == (54, 54 * 3 * 10)
     assert [str(error) for error in report.errors] == [f"{files[7]}: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
     engine.dispose()
