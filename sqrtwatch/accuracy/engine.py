@@ -13,7 +13,7 @@ from sqrtwatch.accuracy.tally import Fingerprint, Tally
 
 # Formats small enough to sweep every bit pattern.
 EXHAUSTIVE_DTYPES = ("float16", "bfloat16", "float32")
-SAMPLE_CHUNK = 1 << 20
+SAMPLE_CHUNK = 1 << 16  # small enough for a progress bar to move on float64 (MPFR per input)
 
 
 class AccuracyError(RuntimeError):

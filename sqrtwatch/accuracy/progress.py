@@ -6,7 +6,7 @@ import sys
 from contextlib import contextmanager
 
 # Sweeps with fewer chunks than this finish before a bar would be worth drawing.
-MIN_CHUNKS_FOR_PROGRESS = 64
+MIN_CHUNKS_FOR_PROGRESS = 8
 
 
 @contextmanager
