@@ -35,9 +35,8 @@ def dashboard_db(seeded_db, tmp_path, monkeypatch):
 def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     """Run the app, switch to ``page`` with ``query`` in the URL, and check nothing raised."""
     app = AppTest.from_file(str(APP_PATH), default_timeout=60)
-    app.run()
-    app.query_params.clear()
     app.query_params.update(query or {})
+    # Before the first run AppTest finds the page by file name, which is also its url_path.
     app.switch_page(f"views/{page}.py").run()
     assert not app.exception, [e.message for e in app.exception]
     return app
