@@ -76,7 +76,7 @@ def test_the_parser_only_raises_format_errors(sample):
         assert all(value.status in ("ok", "failed", "skipped") for value in parsed.values)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_files())
 def test_ingest_loads_a_file_whole_or_reports_it_and_writes_nothing(sample):
     name, raw = sample
