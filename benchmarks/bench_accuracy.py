@@ -61,8 +61,10 @@ def detail_file_name(impl: str, dtype: str, device: str) -> str:
 
 
 def check_cell(device: str, dtype: str, impl: str, profile: str) -> dict:
-    """The engine's report for one cell, or ``{"skipped": why}`` when it cannot run here."""
-    from sqrtwatch.accuracy.engine import UnsupportedCell, check_accuracy
+    """The engine's report for one cell, ``{"skipped": why}`` when it cannot run here, or
+    ``{"error": why}`` when the implementation fails (that cell fails, the others run)."""
+    from sqrtwatch.accuracy.engine import AccuracyError, UnsupportedCell, check_accuracy
+    from sqrtwatch.impls import ImplError
 
     if not in_profile(profile, dtype, impl):
         return {"skipped": "outside the quick profile"}
@@ -72,6 +74,8 @@ def check_cell(device: str, dtype: str, impl: str, profile: str) -> dict:
         return check_accuracy(impl, dtype, device, mode, samples or 1, consistency=profile == "full")
     except UnsupportedCell as exc:
         return {"skipped": str(exc)}
+    except (AccuracyError, ImplError) as exc:
+        return {"error": str(exc)}
 
 
 def collect_reports(cells, profile: str, detail_dir: str | None) -> dict:
@@ -80,7 +84,7 @@ def collect_reports(cells, profile: str, detail_dir: str | None) -> dict:
     for device, dtype, impl in cells:
         report = check_cell(device, dtype, impl, profile)
         reports[(device, dtype, impl)] = report
-        if detail_dir and "skipped" not in report:
+        if detail_dir and "impl" in report:
             path = Path(detail_dir) / detail_file_name(impl, dtype, device)
             path.write_text(json.dumps(report, indent=2, allow_nan=False))
     return reports
@@ -101,6 +105,8 @@ class Accuracy:
         report = reports[(device, dtype, impl)]
         if "skipped" in report:
             raise NotImplementedError(report["skipped"])
+        if "error" in report:
+            raise RuntimeError(report["error"])  # asv records this cell as failed
         self.report = report
 
     def track_mismatches(self, reports, device, dtype, impl):
