@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import pickle
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from sqrtwatch.db.asv_parse import load_json_bytes, parse_benchmarks_json, parse_results
 from sqrtwatch.db.engine import connect
 from sqrtwatch.db.ingest import ingest_results_dir
 from sqrtwatch.db.models import Benchmark, Environment, Machine, Revision
@@ -92,3 +95,10 @@ def test_minimal_machine_and_legacy_environment(quirks_engine):
     # Format 1 files had no env_name: asv named the file after the environment.
     assert environments == [("py3.8", "3.8"), ("virtualenv-py3.11", "3.11")]
     assert revisions == [(A, 1500000000000), (B, 1600000000000)]
+
+
+def test_parsed_files_pickle_exactly_for_the_writer_process():
+    suite = parse_benchmarks_json(json.loads((QUIRKS / "benchmarks.json").read_text()))
+    for path in sorted((QUIRKS / "host.with.dots").glob("*-*.json")):
+        parsed = parse_results(load_json_bytes(path.read_bytes()), path.name, suite, "host.with.dots")
+        assert pickle.loads(pickle.dumps(parsed)) == parsed
