@@ -85,7 +85,11 @@ def collect_reports(cells, profile: str, detail_dir: str | None) -> dict:
         report = check_cell(device, dtype, impl, profile)
         reports[(device, dtype, impl)] = report
         if detail_dir and "impl" in report:
-            path = Path(detail_dir) / detail_file_name(impl, dtype, device)
+            # A torch-matrix run (`sqrtwatch run --torch`) shares detail_dir between asv
+            # environments and commits; asv names both to the processes of those environments.
+            folder = Path(detail_dir, os.environ.get("ASV_ENV_NAME", ""), os.environ.get("ASV_COMMIT", ""))
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / detail_file_name(impl, dtype, device)
             path.write_text(json.dumps(report, indent=2, allow_nan=False))
     return reports
 

@@ -164,9 +164,7 @@ def _run_matrix(
         hash_file = config_path.with_name("commits.txt")
         hash_file.write_text("".join(f"{commit}\n" for commit in commits))
         _run_asv(checkout, config_path, detail_dir, machine, profile, bench, [f"HASHFILE:{hash_file}"])
-        return record_matrix_contexts(
-            config_path, results_dir, machine, commits, profile, load_accuracy_details(detail_dir)
-        )
+        return record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir)
     except torch_matrix.MatrixError as exc:
         raise RunError(str(exc)) from exc
 
@@ -245,12 +243,15 @@ def record_contexts(
 
 
 def record_matrix_contexts(
-    config_path: Path, results_dir: Path, machine: str, commits: list[str], profile: str, accuracy: list[dict]
+    config_path: Path, results_dir: Path, machine: str, commits: list[str], profile: str, detail_dir: Path
 ) -> list[Path]:
     """Write, beside each results file of the matrix run, the context of the environment that made it.
 
     The context is collected by the environment's own Python, so it names the torch it really ran.
+    Accuracy detail comes from ``detail_dir/<env name>/<commit>/`` (the suite's processes see
+    asv's ASV_ENV_NAME and ASV_COMMIT), plus top-level reports of the same torch version.
     """
+    shared_accuracy = load_accuracy_details(detail_dir)
     from asv.results import get_filename
 
     written = []
@@ -261,14 +262,12 @@ def record_matrix_contexts(
             raise RunError(f"asv wrote no results for {env.name} under {results_dir / machine}")
         env_context = torch_matrix.env_context(env)
         torch_matrix.check_installed_torch(requested, env_context["torch_version"], env.name)
-        env_context |= {
-            "profile": profile,
-            "asv_env_name": env.name,
-            "accuracy": torch_matrix.accuracy_for_torch(accuracy, env_context["torch_version"]),
-        }
+        env_context |= {"profile": profile, "asv_env_name": env.name}
+        shared = torch_matrix.accuracy_for_torch(shared_accuracy, env_context["torch_version"])
         for commit, results_file in zip(commits, results_files):
             if results_file.is_file():
+                accuracy = load_accuracy_details(detail_dir / env.name / commit) + shared
                 path = context_path(results_dir, machine, results_file.stem)
-                write_context(path, env_context | {"sqrtwatch_commit": commit})
+                write_context(path, env_context | {"sqrtwatch_commit": commit, "accuracy": accuracy})
                 written.append(path)
     return written

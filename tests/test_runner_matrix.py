@@ -156,3 +156,20 @@ def test_unknown_commit_is_refused(tmp_path):
     )
     assert result.returncode == 1
     assert "no commit 'no-such-rev'" in result.stderr
+
+
+def test_accuracy_detail_of_each_environment_and_commit_reaches_its_context(tmp_path, monkeypatch):
+    """In a matrix run, the suite files each report under the asv environment and commit that
+    produced it (asv names them to the benchmark process); the runner reads it from there."""
+    from benchmarks.bench_accuracy import collect_reports
+
+    from sqrtwatch.runner import load_accuracy_details
+
+    name, commit = torch_matrix.env_name(PYTHON, "2.13.0"), "a" * 40
+    monkeypatch.setenv("ASV_ENV_NAME", name)
+    monkeypatch.setenv("ASV_COMMIT", commit)
+    collect_reports([("cpu", "float16", "torch.sqrt")], "quick", str(tmp_path))
+
+    (report,) = load_accuracy_details(tmp_path / name / commit)
+    assert (report["impl"], report["dtype"], report["device"]) == ("torch.sqrt", "float16", "cpu")
+    assert load_accuracy_details(tmp_path) == [], "nothing left where another environment would read it"
