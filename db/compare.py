@@ -65,7 +65,13 @@ class Selection:
         mask = pd.Series(True, index=points.index)
         for kind, value in self.filters:
             column = points[FILTER_KINDS[kind]].fillna("")
-            mask &= column.str.startswith(value) if kind == "commit" else column == value
+            if kind == "commit":
+                mask &= column.str.startswith(value)
+            elif kind == "torch" and "+" not in value:
+                # torch:2.13.0 names every build of that release (2.13.0+cpu, 2.13.0+cu130...)
+                mask &= column.str.partition("+")[0] == value
+            else:
+                mask &= column == value
         return points[mask]
 
     @property

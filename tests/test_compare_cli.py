@@ -108,3 +108,13 @@ def test_bad_selections_are_clear_errors(url):
         Selection.parse("tag:v1")
     output = compare(url, "deadbeef", commit_hash(1)[:8], code=1)
     assert "selection 'deadbeef' matches no stored results" in output
+
+
+def test_torch_selection_names_every_build_of_a_release():
+    import pandas as pd
+
+    from sqrtwatch.db.compare import Selection
+
+    points = pd.DataFrame({"torch_version": ["2.13.0+cpu", "2.13.0+cu130", "2.13.0", "2.13.01", "2.14.1+cpu", None]})
+    assert Selection.parse("torch:2.13.0").apply(points).index.tolist() == [0, 1, 2]
+    assert Selection.parse("torch:2.13.0+cu130").apply(points).index.tolist() == [1]
