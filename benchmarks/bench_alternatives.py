@@ -22,6 +22,9 @@ except ImportError:
 
 BUILTIN_IMPLS = ["torch.sqrt", "numpy", "math.sqrt", "torch.compile", "pow_half", "mul_rsqrt"]
 MATH_LOOP_MAX_SIZE = 1_000
+# Inductor compiles every (dtype, size) anew, 3-20 s a cell on a 2-core machine: the two
+# main floating types show what code generation buys without doubling the full profile.
+COMPILED_DTYPES = ("float32", "float64")
 
 
 def plugin_names(raw: str) -> list[str]:
@@ -73,6 +76,8 @@ def _prepared(impl: str, device: str, dtype: str, size: int):
     if impls is None:
         raise NotImplementedError("sqrtwatch is not installed in this environment")
     if impl == "torch.compile":
+        if dtype not in COMPILED_DTYPES:
+            raise NotImplementedError(f"torch.compile runs in {' and '.join(COMPILED_DTYPES)} only")
         missing = inductor_missing(device)
         if missing:
             raise NotImplementedError(missing)
