@@ -62,12 +62,60 @@ def dialect_insert_for(name: str, model) -> Any:
 
 def get_or_create(connection: sa.Connection, model, key: dict[str, Any], values: dict[str, Any]) -> int:
     """The id of the ``model`` row with natural ``key``, inserted with ``values`` if absent."""
-    query = sa.select(model.id).filter_by(**key)
-    row_id = connection.execute(query).scalar()
-    if row_id is None:
-        connection.execute(dialect_insert(connection, model).values(**key, **values).on_conflict_do_nothing())
-        row_id = connection.execute(query).scalar_one()
-    return row_id
+    return get_or_insert(connection, model, key, values)[0]
+
+
+def get_or_insert(
+    connection: sa.Connection, model, key: dict[str, Any], values: dict[str, Any]
+) -> tuple[int, bool]:
+    """Like :func:`get_or_create`, and whether this call inserted the row."""
+    query = _select_id(model, tuple(key))
+    row_id = connection.execute(query, key).scalar()
+    if row_id is not None:
+        return row_id, False
+    row_id = connection.execute(_insert_returning_id(connection.dialect.name, model), {**key, **values}).scalar()
+    if row_id is not None:
+        return row_id, True
+    # Another writer inserted it between our select and insert.
+    return connection.execute(query, key).scalar_one(), False
+
+
+def update_by_id(connection: sa.Connection, model, row_id: int, values: dict[str, Any]) -> None:
+    """Set ``values`` on the ``model`` row ``row_id``."""
+    connection.execute(_update_by_id(model), {"row_id": row_id, **values})
+
+
+# Statements are built once and executed with parameters: building SQLAlchemy
+# constructs per file cost more than executing them (per-file ingest overhead).
+@functools.lru_cache(maxsize=None)
+def _select_id(model, key_names: tuple[str, ...]) -> sa.Select:
+    return sa.select(model.id).where(*(getattr(model, name) == sa.bindparam(name) for name in key_names))
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_returning_id(dialect_name: str, model) -> Any:
+    return dialect_insert_for(dialect_name, model).on_conflict_do_nothing().returning(model.id)
+
+
+@functools.lru_cache(maxsize=None)
+def _update_by_id(model) -> sa.Update:
+    return sa.update(model).where(model.id == sa.bindparam("row_id"))
+
+
+@functools.lru_cache(maxsize=None)
+def _upsert_ingested_file(dialect_name: str) -> Any:
+    stmt = dialect_insert_for(dialect_name, IngestedFile)
+    columns = ("stat_signature", "content_hash", "run_id", "ingested_at")
+    return stmt.on_conflict_do_update(index_elements=["path"], set_={c: stmt.excluded[c] for c in columns})
+
+
+@functools.lru_cache(maxsize=None)
+def _latest_commit_date_of_environment() -> sa.Select:
+    return (
+        sa.select(sa.func.max(Revision.date))
+        .join(Run, Run.revision_id == Revision.id)
+        .where(Run.environment_id == sa.bindparam("environment_id"))
+    )
 
 
 class BenchmarkIds:
@@ -82,12 +130,15 @@ class BenchmarkIds:
         connection: sa.Connection,
         name: str,
         version: str | None,
-        param_names: list[str],
+        params_key: str,
         suite: dict[str, SuiteBenchmark],
     ) -> int:
+        """The id of benchmark ``name`` at ``version``; ``params_key`` of one of its values names its parameters."""
         key = (name, version or "")
         row_id = self._committed.get(key) or self._pending.get(key)
         if row_id is None:
+            # The names its rows use (benchmarks.json's, or asv's param1, ...).
+            param_names = list(json.loads(params_key))
             attributes = benchmark_attributes(name, version, suite) | {"param_names": param_names}
             row_id = get_or_create(connection, Benchmark, {"name": name, "version": key[1]}, attributes)
             self._pending[key] = row_id
@@ -146,36 +197,32 @@ def load_results(
         connection, Revision, {"commit_hash": parsed.commit_hash}, {"date": parsed.date}
     )
     environment_id = _environment(connection, machine_id, parsed, context)
-    run_id = get_or_create(
+    run_values = {
+        "results_file": record.path,
+        "env_vars": parsed.env_vars,
+        "durations": parsed.durations,
+        "ingested_at": utcnow(),
+        **_run_context(context),
+    }
+    run_id, created = get_or_insert(
         connection,
         Run,
         {"machine_id": machine_id, "environment_id": environment_id, "revision_id": revision_id},
-        {"ingested_at": utcnow()},
+        run_values,
     )
-    connection.execute(
-        sa.update(Run)
-        .where(Run.id == run_id)
-        .values(
-            results_file=record.path,
-            env_vars=parsed.env_vars,
-            durations=parsed.durations,
-            ingested_at=utcnow(),
-            **_run_context(context),
-        )
-    )
+    if not created:
+        update_by_id(connection, Run, run_id, run_values)
     _values(connection, run_id, parsed, suite, benchmark_ids)
     if context is not None:
         _accuracy(connection, run_id, context)
-    stmt = dialect_insert(connection, IngestedFile)
     file_values = {
+        "path": record.path,
         "stat_signature": record.stat_signature,
         "content_hash": record.content_hash,
         "run_id": run_id,
         "ingested_at": utcnow(),
     }
-    connection.execute(
-        stmt.values(path=record.path, **file_values).on_conflict_do_update(index_elements=["path"], set_=file_values)
-    )
+    connection.execute(_upsert_ingested_file(connection.dialect.name), file_values)
     return run_id
 
 
@@ -196,7 +243,7 @@ def _machine(
             "cuda_devices": context.cuda_devices,
             "mps_device": context.mps_device,
         }
-    connection.execute(sa.update(Machine).where(Machine.id == machine_id).values(**values))
+    update_by_id(connection, Machine, machine_id, values)
     return machine_id
 
 
@@ -213,28 +260,25 @@ def _environment(connection: sa.Connection, machine_id: int, parsed: ParsedResul
     )
     if context is not None and _is_latest_run(connection, environment_id, parsed.date):
         # The environment shows the torch build of its most recent commit.
-        connection.execute(
-            sa.update(Environment)
-            .where(Environment.id == environment_id)
-            .values(
-                python=parsed.python,
-                requirements=parsed.requirements,
-                torch_version=context.torch_version,
-                torch_git_hash=context.torch_git_hash,
-                build_variant=context.build_variant,
-                cpu_isa=context.cpu_isa,
-                math_libraries=context.math_libraries,
-            )
+        update_by_id(
+            connection,
+            Environment,
+            environment_id,
+            {
+                "python": parsed.python,
+                "requirements": parsed.requirements,
+                "torch_version": context.torch_version,
+                "torch_git_hash": context.torch_git_hash,
+                "build_variant": context.build_variant,
+                "cpu_isa": context.cpu_isa,
+                "math_libraries": context.math_libraries,
+            },
         )
     return environment_id
 
 
 def _is_latest_run(connection: sa.Connection, environment_id: int, date: int | None) -> bool:
-    latest = connection.execute(
-        sa.select(sa.func.max(Revision.date))
-        .join(Run, Run.revision_id == Revision.id)
-        .where(Run.environment_id == environment_id)
-    ).scalar()
+    latest = connection.execute(_latest_commit_date_of_environment(), {"environment_id": environment_id}).scalar()
     return latest is None or (date is not None and date >= latest)
 
 
@@ -266,9 +310,7 @@ def _values(
     for value in parsed.values:
         key = (value.benchmark, value.version)
         if key not in ids:
-            # The names this file's rows use (benchmarks.json's, or asv's param1, ...).
-            param_names = list(json.loads(value.params_key))
-            ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, param_names, suite)
+            ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, value.params_key, suite)
     # In _VALUE_ROW order; ParsedValue's fields from params_key on match it.
     rows = [
         (run_id, ids[value[0], value[1]], *value[2:13], None if value.samples is None else json.dumps(value.samples), *value[14:])
