@@ -113,10 +113,17 @@ def runs(src: Source) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
+def suite(src: Source) -> pd.DataFrame:
+    """Stored benchmark names with unit and parameter names (small: one row per benchmark)."""
+    return _read(src, queries.suite)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
 def catalog(src: Source) -> pd.DataFrame:
     """Stored (benchmark, unit, params) combinations with their parsed parameters."""
     frame = _read(src, queries.benchmark_params)
     frame["param_dict"] = parse_params(frame["params"])
+    frame["param_names"] = [list(params) for params in frame["param_dict"]]
     return frame
 
 
@@ -147,16 +154,20 @@ def alerts(src: Source, status: str = "all") -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame]:
-    """``sqrtwatch compare BASE HEAD`` as its summary line and one row per benchmark cell.
+def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame, str | None]:
+    """``sqrtwatch compare BASE HEAD``: summary line, one row per benchmark cell, and the error if any.
 
-    Raises :class:`sqrtwatch.db.compare.CompareError` for a selection that matches nothing.
+    A selection that matches nothing is an answer too, so it is returned (and cached),
+    not raised.
     """
-    from sqrtwatch.db.compare import compare_selections, summary_line
+    from sqrtwatch.db.compare import CompareError, compare_selections, summary_line
 
-    result = compare_selections(engine(src.url), base, head)
+    try:
+        result = compare_selections(engine(src.url), base, head)
+    except CompareError as error:
+        return "", pd.DataFrame(columns=list(COMPARE_COLUMNS)), str(error)
     rows = pd.DataFrame([vars(row) for row in result.rows], columns=list(COMPARE_COLUMNS))
-    return summary_line(result), rows
+    return summary_line(result), rows, None
 
 
 COMPARE_COLUMNS = ("mark", "ratio", "benchmark", "params", "machine", "env_name", "unit", "base", "head", "p_value", "test")

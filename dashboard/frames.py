@@ -58,10 +58,13 @@ def with_param_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 def catalog_kinds(catalog: pd.DataFrame) -> pd.DataFrame:
-    """The catalog with a ``kind`` column (rows the dashboard cannot use dropped)."""
+    """Rows of a suite or catalog frame (benchmark, unit, param_names) with a ``kind`` column.
+
+    Rows the dashboard has no use for are dropped.
+    """
     kinds = [
-        classify(benchmark, unit, set(params))
-        for benchmark, unit, params in zip(catalog["benchmark"], catalog["unit"], catalog["param_dict"])
+        classify(benchmark, unit, set(names))
+        for benchmark, unit, names in zip(catalog["benchmark"], catalog["unit"], catalog["param_names"])
     ]
     return catalog.assign(kind=kinds).dropna(subset=["kind"])
 
@@ -72,8 +75,16 @@ def benchmarks_of(catalog: pd.DataFrame, kind: str) -> tuple[str, ...]:
     return tuple(sorted(kinds.loc[kinds["kind"] == kind, "benchmark"].unique()))
 
 
+def newest_runs(runs: pd.DataFrame) -> tuple[int, ...]:
+    """Ids of the newest run (by commit date) of each machine and environment."""
+    ordered = runs.sort_values(["commit_date", "run_id"])
+    return tuple(int(run_id) for run_id in ordered.groupby(["machine", "env_name"])["run_id"].last())
+
+
 def headline(catalog: pd.DataFrame) -> pd.DataFrame:
-    """Catalog rows of the headline cell per (benchmark, device, dtype): the largest size, then asv's first params.
+    """Rows (benchmark, params, param_dict, param_index) of the headline cell per (benchmark, device, dtype).
+
+    The headline cell has the largest size, then asv's first parameter values.
 
     Large sizes are where throughput meets the memory roofline, which makes them
     the number worth watching; other parameters take their first declared value.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sqrtwatch.db.models import (
@@ -107,23 +107,54 @@ def runs(session: Session) -> pd.DataFrame:
     return _frame(session, statement)
 
 
-def benchmark_params(session: Session) -> pd.DataFrame:
-    """Each (benchmark, unit, params) combination stored: its asv position, how many values it has, how many ok."""
-    statement = (
-        select(
-            Benchmark.name.label("benchmark"),
-            Benchmark.unit,
-            ResultValue.params,
-            func.min(ResultValue.param_index).label("param_index"),
-            func.count().label("values"),
-            func.sum(case((ResultValue.status == STATUS_OK, 1), else_=0)).label("ok_values"),
-        )
-        .select_from(ResultValue)
-        .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
-        .group_by(Benchmark.name, Benchmark.unit, ResultValue.params)
-        .order_by(Benchmark.name, ResultValue.params)
+def suite(session: Session) -> pd.DataFrame:
+    """Every stored benchmark name with the unit and parameter names of its newest version."""
+    frame = _frame(
+        session,
+        select(Benchmark.name.label("benchmark"), Benchmark.unit, Benchmark.param_names).order_by(
+            Benchmark.name, Benchmark.id
+        ),
     )
-    return _frame(session, statement)
+    frame["param_names"] = [list(names or []) for names in frame["param_names"]]
+    return frame.drop_duplicates("benchmark", keep="last").reset_index(drop=True)
+
+
+def benchmark_params(session: Session) -> pd.DataFrame:
+    """Each (benchmark, unit, params) combination ever stored, with what the newest runs say of it.
+
+    ``param_index`` (asv's position of the combination) and ``ok_latest`` (an ok value)
+    come from the newest run of each machine and environment; combinations those runs
+    lack get NaN and False. The distinct combinations come from the natural-key index
+    alone, and the newest runs are read by their key prefix, so this stays fast on
+    millions of values.
+    """
+    combinations = select(ResultValue.benchmark_id, ResultValue.params).distinct().subquery()
+    catalog = _frame(
+        session,
+        select(Benchmark.id.label("benchmark_id"), Benchmark.name.label("benchmark"), Benchmark.unit, combinations.c.params)
+        .join(combinations, combinations.c.benchmark_id == Benchmark.id)
+        .order_by(Benchmark.name, combinations.c.params),
+    )
+    newest = _frame(
+        session,
+        select(ResultValue.benchmark_id, ResultValue.params, ResultValue.param_index, ResultValue.status).where(
+            ResultValue.run_id.in_(newest_run_ids(session))
+        ),
+    )
+    latest = newest.assign(ok_latest=newest["status"] == STATUS_OK).groupby(["benchmark_id", "params"], as_index=False)
+    latest = latest.agg(param_index=("param_index", "min"), ok_latest=("ok_latest", "any"))
+    merged = catalog.merge(latest, on=["benchmark_id", "params"], how="left")
+    merged["ok_latest"] = merged["ok_latest"].fillna(False).astype(bool)
+    return merged.drop(columns="benchmark_id")
+
+
+def newest_run_ids(session: Session) -> list[int]:
+    """The newest run (by commit date, then id) of each machine and environment."""
+    ordered = _join_runs(select(Run.id, Run.machine_id, Run.environment_id).select_from(Run)).order_by(
+        Revision.date, Run.id
+    )
+    frame = _frame(session, ordered)
+    return [int(run_id) for run_id in frame.groupby(["machine_id", "environment_id"])["id"].last()]
 
 
 def values(

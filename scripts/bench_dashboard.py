@@ -63,7 +63,7 @@ def time_page(page: str, repeat: int) -> tuple[float, float]:
 
     st.cache_data.clear()
     st.cache_resource.clear()
-    app = AppTest.from_file(str(APP_PATH), default_timeout=120)
+    app = AppTest.from_file(str(APP_PATH), default_timeout=600)
     app.switch_page(f"views/{page}.py")
     start = time.perf_counter()
     app.run()
@@ -93,9 +93,13 @@ def main() -> None:
             args.keep.mkdir(parents=True, exist_ok=True)
         url = args.db or build_database(args.keep or Path(tmp), args.commits, args.benchmarks)
         os.environ["SQRTWATCH_DB"] = url
-        # Imports (Streamlit, Plotly, pandas) are process start-up, not page work.
+        # Imports (Streamlit, Plotly, pandas, SciPy, Alembic) are server start-up, not page work.
+        import alembic.command  # noqa: F401
         import plotly.graph_objects  # noqa: F401
         from streamlit.testing.v1 import AppTest
+
+        import sqrtwatch.dashboard.data  # noqa: F401
+        import sqrtwatch.db.compare  # noqa: F401
 
         AppTest.from_string("import streamlit as st\nst.write('warm-up')").run()
 

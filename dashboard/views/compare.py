@@ -4,7 +4,7 @@ import streamlit as st
 
 from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_multiselect, url_select
-from sqrtwatch.db.compare import MARKS, CompareError
+from sqrtwatch.db.compare import MARKS
 
 KINDS = {"torch": "torch versions", "machine": "machines", "commit": "commits", "env": "environments"}
 MARK_COLOURS = {"regressed": "#f8d0d0", "improved": "#d3f0d3", "failed": "#f3e0b5", "incomparable": "#e6e6e6"}
@@ -14,33 +14,32 @@ runs = data.runs(src)
 
 st.title("Compare")
 kind = url_select("Compare", list(KINDS), "by", format_func=KINDS.get)
-if kind == "torch":
-    choices = frames.sort_versions(runs["torch_version"])
-elif kind == "commit":
-    ordered = runs.sort_values(["commit_date", "run_id"])
-    choices = list(dict.fromkeys(ordered["commit_hash"].str[:12]))
-else:
-    choices = sorted(runs["machine" if kind == "machine" else "env_name"].dropna().unique())
-if len(choices) < 2:
-    st.info(f"Only {len(choices)} of the {KINDS[kind]} have results; pick another kind of comparison.")
-    st.stop()
-base = url_select("Base", choices, "base", default=choices[-2])
-head = url_select("Head", choices, "head", default=choices[-1])
 # Versions, commits and environments are compared on one machine: across machines the
 # hardware, not torch, would explain the differences.
-scope = ""
+scope, candidates = "", runs
 if kind != "machine":
     newest_machine = runs.sort_values(["commit_date", "run_id"])["machine"].iloc[-1]
     machine = url_select("On machine", sorted(runs["machine"].unique()), "machine", default=newest_machine)
-    scope = f",machine:{machine}"
+    scope, candidates = f",machine:{machine}", runs[runs["machine"] == machine]
+if kind == "torch":
+    choices = frames.sort_versions(candidates["torch_version"])
+elif kind == "commit":
+    ordered = candidates.sort_values(["commit_date", "run_id"])
+    choices = list(dict.fromkeys(ordered["commit_hash"].str[:12]))
+else:
+    choices = sorted(candidates["machine" if kind == "machine" else "env_name"].dropna().unique())
+if len(choices) < 2:
+    st.info(f"Only {len(choices)} of the {KINDS[kind]} have results here; pick another machine or comparison.")
+    st.stop()
+base = url_select("Base", choices, "base", default=choices[-2])
+head = url_select("Head", choices, "head", default=choices[-1])
 marks = url_multiselect("Marks", list(MARKS), "marks", help="Empty: every row")
 
 base_selection, head_selection = f"{kind}:{base}{scope}", f"{kind}:{head}{scope}"
 st.code(f"sqrtwatch compare {base_selection} {head_selection}", language="bash")
-try:
-    summary, rows = data.comparison(src, base_selection, head_selection)
-except CompareError as error:
-    st.warning(str(error))
+summary, rows, error = data.comparison(src, base_selection, head_selection)
+if error:
+    st.warning(error)
     st.stop()
 
 st.markdown(f"**{summary}**")

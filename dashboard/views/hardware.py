@@ -6,7 +6,7 @@ from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_multiselect, url_select
 
 src = data.source()
-catalog = data.catalog(src)
+suite = data.suite(src)
 runs = data.runs(src)
 
 st.title("Hardware")
@@ -24,13 +24,13 @@ if run_id is None:
 
 def load(kind: str):
     """ok values of one kind from the newest run of the chosen machine and torch version."""
-    values = data.values(src, frames.benchmarks_of(catalog, kind), run_ids=(run_id,))
+    values = data.values(src, frames.benchmarks_of(suite, kind), run_ids=(run_id,))
     return frames.with_param_columns(values[values["status"] == "ok"], param_columns)
 
 
 times = load(frames.KIND_TIME)
 times = times[times["variant"] != ""]  # the variant sweep (other classes sweep threads or domains)
-tracks = frames.catalog_kinds(catalog)
+tracks = frames.catalog_kinds(suite)
 tracks = tracks[tracks["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
 kind_of = dict(zip(tracks["benchmark"], tracks["kind"]))
 copies = frames.copy_roofline(

@@ -7,7 +7,7 @@ from sqrtwatch.dashboard.state import url_select
 
 src = data.source()
 runs = data.runs(src)
-catalog = data.catalog(src)
+suite = data.suite(src)
 active = data.alerts(src, "active")
 
 st.title("Overview")
@@ -25,9 +25,11 @@ throughput, accuracy = st.columns([3, 2])
 with throughput:
     st.subheader(f"Throughput on {machine}")
     st.caption("Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline.")
-    kinds = frames.catalog_kinds(catalog)
-    key_cells = frames.headline(kinds[kinds["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])])
-    kind_of = dict(zip(key_cells["benchmark"], key_cells["kind"]))
+    kinds = frames.catalog_kinds(suite)
+    kinds = kinds[kinds["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
+    kind_of = dict(zip(kinds["benchmark"], kinds["kind"]))
+    # The headline cells as the newest runs measure them; then their whole history here.
+    key_cells = frames.headline(data.values(src, tuple(sorted(kind_of)), run_ids=frames.newest_runs(runs)))
     key_values = data.values(src, tuple(sorted(kind_of)), tuple(sorted(set(key_cells["params"]))), machine=machine)
     if not key_values.empty:
         key_values = frames.with_param_columns(key_values, ["device", "dtype"])

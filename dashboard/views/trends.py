@@ -9,7 +9,7 @@ src = data.source()
 catalog = data.catalog(src)
 
 st.title("Trends")
-time_benchmarks = frames.benchmarks_of(catalog, frames.KIND_TIME)
+time_benchmarks = frames.benchmarks_of(data.suite(src), frames.KIND_TIME)
 benchmark = url_select(
     "Benchmark",
     sorted(catalog["benchmark"].unique()),
@@ -18,8 +18,8 @@ benchmark = url_select(
     help="Type to search",
 )
 rows = catalog[catalog["benchmark"] == benchmark]
-if rows["ok_values"].any():
-    rows = rows[rows["ok_values"] > 0]  # cells that only ever failed or skipped have nothing to draw
+if rows["ok_latest"].any():
+    rows = rows[rows["ok_latest"]]  # offer the cells the newest runs measured (not failed or skipped)
 unit = rows["unit"].iloc[0] or ""
 
 # One picker per parameter; each offers only the values stored with the choices above it.
