@@ -10,6 +10,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 
 # What the suites measure, recognised from the stored benchmark catalog.
@@ -432,7 +433,11 @@ def comparison_table(rows: pd.DataFrame, marks: list[str]) -> pd.DataFrame:
     return rows.assign(parameters=parameters)[columns]
 
 
-def ratio_bars(table: pd.DataFrame) -> pd.DataFrame:
-    """name, ratio, verdict per compared row, for :func:`figures.make_ratio_figure`."""
+def ratio_bars(table: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """name, ratio, verdict of the ``limit`` rows with the largest finite change, for the ratio chart."""
+    ratio = pd.to_numeric(table["ratio"], errors="coerce")
+    table = table[np.isfinite(ratio) & (ratio > 0)]
+    ratio = ratio[table.index]
+    table = table.loc[np.log(ratio).abs().sort_values(ascending=False).index[:limit]]
     names = table["benchmark"].str.rsplit(".", n=1).str[-1] + " · " + table["parameters"] + " · " + table["machine"]
-    return pd.DataFrame({"name": names, "ratio": table["ratio"], "verdict": table["mark"]})
+    return pd.DataFrame({"name": names, "ratio": table["ratio"].astype(float), "verdict": table["mark"]})

@@ -25,6 +25,11 @@ sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest outside a server warns on every run
 
 PAGES = ["overview", "trends", "compare", "accuracy", "hardware", "alerts"]
+# Views of the 1,000-commit synthetic history (the biggest series and comparison there are).
+QUERIES = {
+    "trends": {"bench": "bench_synthetic.Suite0.time_case_000", "p.dtype": "float32", "p.size": "1048576"},
+    "compare": {"by": "commit", "machine": "synthetic.host-1"},
+}
 COLD_TARGET_S, WARM_TARGET_S = 3.0, 1.0
 
 
@@ -64,6 +69,7 @@ def time_page(page: str, repeat: int) -> tuple[float, float]:
     st.cache_data.clear()
     st.cache_resource.clear()
     app = AppTest.from_file(str(APP_PATH), default_timeout=600)
+    app.query_params.update(QUERIES.get(page, {}))
     app.switch_page(f"views/{page}.py")
     start = time.perf_counter()
     app.run()

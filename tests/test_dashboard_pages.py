@@ -169,7 +169,7 @@ def test_compare_torch_versions_like_the_cli(dashboard_db):
     assert {"bench_accuracy.Accuracy.track_mismatches", dashboard_seed.TIME_SQRT} <= set(regressed["benchmark"])
     bars = chart_data(app)[0]
     finite = table["ratio"].astype(float).between(0, float("inf"), inclusive="neither")
-    assert len(bars["y"]) == finite.sum()  # a ratio over a zero base has no bar
+    assert len(bars["y"]) == min(finite.sum(), 40)  # a ratio over a zero base has no bar
 
     app.multiselect(key="url:marks").select("regressed").run()
     assert set(app.dataframe[0].value["mark"]) == {"regressed"}

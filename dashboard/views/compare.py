@@ -7,6 +7,7 @@ from sqrtwatch.dashboard.state import url_multiselect, url_select
 from sqrtwatch.db.compare import MARKS
 
 KINDS = {"torch": "torch versions", "machine": "machines", "commit": "commits", "env": "environments"}
+RATIO_BARS = 40  # more bars than this are unreadable
 MARK_COLOURS = {"regressed": "#f8d0d0", "improved": "#d3f0d3", "failed": "#f3e0b5", "incomparable": "#e6e6e6"}
 
 src = data.source()
@@ -45,7 +46,7 @@ if error:
 st.markdown(f"**{summary}**")
 table = frames.comparison_table(rows, marks)
 st.dataframe(
-    table.style.apply(lambda row: [f"background-color: {MARK_COLOURS.get(row['mark'], '')}"] * len(row), axis=1),
+    table.style.map(lambda mark: f"background-color: {MARK_COLOURS.get(mark, '')}", subset=["mark"]),
     hide_index=True,
     width="stretch",
     column_config={
@@ -56,4 +57,5 @@ st.dataframe(
     },
 )
 st.subheader("Ratio head / base")
-st.plotly_chart(figures.make_ratio_figure(frames.ratio_bars(table)), width="stretch")
+st.caption(f"The {RATIO_BARS} largest changes of the rows above.")
+st.plotly_chart(figures.make_ratio_figure(frames.ratio_bars(table, RATIO_BARS)), width="stretch")
