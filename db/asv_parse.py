@@ -126,6 +126,8 @@ def load_json_bytes(raw: bytes) -> Any:
 
 def text(value: Any, what: str, max_len: int = MAX_NAME, optional: bool = False) -> str | None:
     """``value`` as a string that every database can store, or a format error."""
+    if type(value) is str and value.isascii() and len(value) <= max_len and "\x00" not in value:
+        return value  # the common case, first
     if value is None and optional:
         return None
     if not isinstance(value, str):
@@ -321,8 +323,13 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
         if values is None:
             return [None] * len(results)
         values = _list(values, f"{where} {key}")
-        if fast_type is float and all(type(v) is float for v in values):
-            converted = [None if v != v else v for v in values]
+        # Fast paths (C loops) for the usual all-float / all-int columns.
+        types = set(map(type, values))
+        if fast_type is float and types == {float}:
+            total = sum(values)
+            converted = list(values) if total == total else [None if v != v else v for v in values]
+        elif fast_type is int and types == {int} and -INT64_MAX <= min(values) and max(values) <= INT64_MAX:
+            converted = list(values)
         else:
             converted = [convert(v, f"{where} {key}") for v in values]
         return converted + [None] * (len(results) - len(values))

@@ -41,7 +41,9 @@ def export_values(
         if writer is not None:
             writer.writerow(_csv_row(record))
         else:
-            stream.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+            # ASCII-escaped: U+0085 or U+2028 inside a name would split the line
+            # for readers that split on every Unicode line break.
+            stream.write(json.dumps(record, allow_nan=False) + "\n")
         count += 1
     return count
 

@@ -14,7 +14,7 @@ def exported(engine, **filters) -> list[dict]:
     """Every value ``sqrtwatch export --format jsonl`` writes, parsed back."""
     stream = io.StringIO()
     export_values(engine, stream, fmt="jsonl", **filters)
-    return [json.loads(line) for line in stream.getvalue().splitlines()]
+    return [json.loads(line) for line in stream.getvalue().split("\n") if line]
 
 
 def table_counts(engine) -> dict[str, int]:

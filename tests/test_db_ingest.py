@@ -230,3 +230,20 @@ def test_large_directories_report_bad_files_from_parser_workers(tmp_path):
     assert (report.files_loaded, report.values_loaded) == (54, 54 * 3 * 10)
     assert [str(error) for error in report.errors] == [f"{files[7]}: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
     engine.dispose()
+
+
+def test_unicode_names_round_trip_and_keep_jsonl_one_record_per_line(sqlite_url, quirks):
+    path = quirks / MACHINE_DIR / B_FILE
+    data = json.loads(path.read_text())
+    name = "caf\u00e9\u2028host\u0085\U0001f680"
+    data["params"]["machine"] = name
+    data["results"][f"suite.time_{name}"] = data["results"].pop("suite.time_plain")
+    path.write_text(json.dumps(data))
+    engine = connect(sqlite_url)
+    assert ingest_results_dir(engine, quirks).errors == []
+    stream = io.StringIO()
+    export_values(engine, stream, machine=name)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(records) == 7 and {r["machine"] for r in records} == {name}
+    assert f"suite.time_{name}" in {r["benchmark"] for r in records}
+    engine.dispose()
