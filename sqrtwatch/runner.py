@@ -213,9 +213,24 @@ def _run_asv(
         launch_method(),
         *selection,
     ]
+    if profile == "quick" and not bench:
+        bench = quick_bench_patterns(checkout)
     for pattern in bench:
         args += ["--bench", pattern]
     _asv(args, checkout.root, env)
+
+
+def quick_bench_patterns(checkout: Checkout) -> list[str]:
+    """The suite's own ``--bench`` patterns for its quick-profile cells (``benchmarks/profiles.py``).
+
+    Asked of the suite in a subprocess, so that this process never imports the benchmarks.
+    """
+    benchmark_dir = (checkout.root / checkout.config.get("benchmark_dir", "benchmarks")).resolve()
+    command = [sys.executable, "-m", f"{benchmark_dir.name}.profiles"]
+    completed = subprocess.run(command, cwd=benchmark_dir.parent, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RunError(f"{benchmark_dir}/profiles.py cannot list the quick profile:\n{completed.stderr.strip()}")
+    return completed.stdout.splitlines()
 
 
 def load_accuracy_details(detail_dir: Path) -> list[dict]:
