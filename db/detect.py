@@ -25,7 +25,14 @@ from sqrtwatch.db.changepoints import Change, DetectionConfig, find_changes, fin
 from sqrtwatch.db.engine import session_scope
 from sqrtwatch.db.models import Alert, utcnow
 from sqrtwatch.db.runwide import RunShift, find_run_wide_shifts
-from sqrtwatch.db.series import finite_samples, higher_is_better, is_deterministic, load_points, usable_points
+from sqrtwatch.db.series import (
+    EnvironmentHistory,
+    Series,
+    decode_samples,
+    environment_histories,
+    higher_is_better,
+    is_deterministic,
+)
 
 # asv's default regressions threshold, and its configuration key (regex -> minimum relative change).
 DEFAULT_MIN_EFFECT = 0.05
@@ -33,7 +40,6 @@ THRESHOLDS_KEY = "regressions_thresholds"
 # An alert whose first commit moved by at most this many points is the same alert
 # (more history can move a drift's first step or a boundary by a commit).
 MATCH_DISTANCE = 2
-SERIES_KEY = ["machine", "env_name", "benchmark", "params"]
 
 
 @dataclass
@@ -96,48 +102,47 @@ def detect_alerts(
     thresholds = load_thresholds() if thresholds is None else thresholds
     summary = DetectionSummary()
     with session_scope(engine) as session:
-        points = load_points(session)
-        found: list[FoundAlert] = []
-        analysed: set[tuple] = set()
-        for (machine, env_name), runs in points.groupby(["machine", "env_name"], sort=False):
-            found += _detect_environment(runs, thresholds, config, summary, f"{machine} / {env_name}")
-            analysed |= set(runs[SERIES_KEY].itertuples(index=False, name=None))
-        summary.series = len(analysed)
-        summary.points = len(points)
-        _reconcile(session, found, analysed, points, summary)
+        existing = _existing_alerts(session)
+        for history in environment_histories(session):
+            found = _detect_environment(history, thresholds, config, summary)
+            summary.series += len(history.series)
+            summary.points += sum(len(series.values) for series in history.series)
+            _reconcile(session, history, found, existing, summary)
     return summary
 
 
 def _detect_environment(
-    rows: pd.DataFrame, thresholds: dict[str, float], config: DetectionConfig, summary: DetectionSummary, where: str
+    history: EnvironmentHistory, thresholds: dict[str, float], config: DetectionConfig, summary: DetectionSummary
 ) -> list[FoundAlert]:
-    runs = rows.drop_duplicates("run_id")[["run_id", "commit_hash", "torch_version"]].reset_index(drop=True)
-    run_column = {run_id: i for i, run_id in enumerate(runs["run_id"])}
-    series = [(key, group) for key, group in rows.groupby(SERIES_KEY, sort=False)]
-    divisors = _run_wide_divisors(series, runs, run_column, config, summary, where)
+    divisors = _run_wide_divisors(history, config, summary)
+    run_commits = history.runs["commit_hash"].to_numpy()
+    configs: dict[str, DetectionConfig] = {}
     found = []
-    for (key, group), divisor in zip(series, divisors):
-        found += _detect_series(key, group, divisor, run_column, config_for(key[2], thresholds, config))
+    for series, divisor in zip(history.series, divisors):
+        benchmark = series.key[2]
+        if benchmark not in configs:
+            configs[benchmark] = config_for(benchmark, thresholds, config)
+        found += _detect_series(series, divisor, run_commits, configs[benchmark])
     return found
 
 
-def _run_wide_divisors(series, runs, run_column, config, summary, where) -> list[np.ndarray]:
+def _run_wide_divisors(history: EnvironmentHistory, config: DetectionConfig, summary: DetectionSummary) -> list[np.ndarray]:
     """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
-    matrix = np.full((len(series), len(runs)), np.nan)
+    runs = history.runs
+    matrix = np.full((len(history.series), len(runs)), np.nan)
     # Oriented so that a slower runner moves every series up: rates are inverted.
-    inverted = np.zeros(len(series), dtype=bool)
-    for row, (key, group) in enumerate(series):
-        unit = group["unit"].iloc[-1]
-        if is_deterministic(key[2], unit):
+    inverted = np.zeros(len(history.series), dtype=bool)
+    for row, series in enumerate(history.series):
+        if is_deterministic(series.key[2], series.unit):
             continue
-        inverted[row] = higher_is_better(key[2], unit)
-        usable = usable_points(group["status"].tolist(), group["version"].tolist())
-        for run_id, value, ok in zip(group["run_id"], group["value"], usable):
-            if ok and value:
-                matrix[row, run_column[run_id]] = 1 / value if inverted[row] else value
+        inverted[row] = higher_is_better(series.key[2], series.unit)
+        kept = series.usable() & (series.values != 0)
+        values = series.values[kept]
+        matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
     torch = runs["torch_version"].fillna("").to_numpy()
     same_torch = np.concatenate([[True], torch[1:] == torch[:-1]])
     shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_torch)
+    where = f"{history.machine} / {history.env_name}"
     summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts]
     return [1 / row if flip else row for row, flip in zip(divisors, inverted)]
 
@@ -150,36 +155,35 @@ def _describe_shift(shift: RunShift, runs: pd.DataFrame, where: str) -> str:
     )
 
 
-def _detect_series(key, group: pd.DataFrame, divisor: np.ndarray, run_column, config: DetectionConfig) -> list[FoundAlert]:
-    unit = group["unit"].iloc[-1]
-    commits = group["commit_hash"].tolist()
-    usable = usable_points(group["status"].tolist(), group["version"].tolist())
-    columns = [run_column[run_id] for run_id in group["run_id"]]
-    deterministic = is_deterministic(key[2], unit)
-    index = [
-        i for i, ok in enumerate(usable) if ok and (deterministic or not math.isnan(divisor[columns[i]]))
-    ]
-    values = group["value"].to_numpy(dtype=float)
+def _detect_series(series: Series, divisor: np.ndarray, run_commits: np.ndarray, config: DetectionConfig) -> list[FoundAlert]:
+    benchmark = series.key[2]
+    deterministic = is_deterministic(benchmark, series.unit)
+    usable = series.usable()
+    if not deterministic:
+        usable = usable & ~np.isnan(divisor[series.columns])
+    index = np.flatnonzero(usable)
+    values = series.values[index]
     if deterministic:
-        changes = find_deterministic_changes([values[i] for i in index])
+        changes = find_deterministic_changes(values)
     else:
-        scale = [divisor[columns[i]] for i in index]
-        samples = [finite_samples(group["samples"].iloc[i]) for i in index]
+        scale = divisor[series.columns[index]]
+        samples = decode_samples(series.samples[index])
         changes = find_changes(
-            [values[i] / s for i, s in zip(index, scale)],
+            values / scale,
             [None if smp is None else [x / s for x in smp] for smp, s in zip(samples, scale)],
             config,
         )
-    better_up = higher_is_better(key[2], unit)
+    better_up = higher_is_better(benchmark, series.unit)
+    commits = run_commits[series.columns]
     result = []
     for change, resolved in _fold_reversals(changes, config.min_effect):
         worse = change.level_after > change.level_before
         result.append(
             FoundAlert(
-                key=key,
+                key=series.key,
                 commit_before=commits[index[change.before]],
                 commit_after=commits[index[change.after]],
-                position=index[change.after],
+                position=int(index[change.after]),
                 value_before=change.level_before,
                 value_after=change.level_after,
                 kind="improvement" if worse == better_up else "regression",
@@ -222,16 +226,27 @@ def _close(a: float, b: float, min_effect: float) -> bool:
     return abs(math.log(a / b)) < math.log1p(max(min_effect, 1e-9))
 
 
-def _reconcile(session, found: list[FoundAlert], analysed: set[tuple], points: pd.DataFrame, summary) -> None:
-    """Insert, update and resolve alerts so that the table matches ``found``; triage stays."""
+def _existing_alerts(session) -> dict[tuple, list[Alert]]:
+    """Every stored alert, by series key."""
     existing: dict[tuple, list[Alert]] = {}
-    for alert in session.scalars(select(Alert)):
+    for alert in session.scalars(select(Alert).order_by(Alert.id)):
         existing.setdefault((alert.machine, alert.env_name, alert.benchmark, alert.params), []).append(alert)
-    positions = _commit_positions(points)
-    matched: set[int] = set()
+    return existing
+
+
+def _reconcile(
+    session, history: EnvironmentHistory, found: list[FoundAlert], existing: dict[tuple, list[Alert]], summary
+) -> None:
+    """Insert, update and resolve one environment's alerts so that they match ``found``; triage stays."""
+    run_commits = history.runs["commit_hash"].to_numpy()
+    by_key = {series.key: series for series in history.series}
+    positions: dict[tuple, dict[str, int]] = {}
+    matched: set[int] = set()  # id() of the alerts found again (new ones have no database id yet)
     now = utcnow()
     for item in found:
-        candidates = [a for a in existing.get(item.key, []) if a.kind == item.kind and a.id not in matched]
+        candidates = [a for a in existing.get(item.key, []) if a.kind == item.kind and id(a) not in matched]
+        if candidates and item.key not in positions:
+            positions[item.key] = {commit: i for i, commit in enumerate(run_commits[by_key[item.key].columns])}
         alert = _closest(candidates, item, positions.get(item.key, {}))
         if alert is None:
             alert = Alert(
@@ -254,22 +269,15 @@ def _reconcile(session, found: list[FoundAlert], analysed: set[tuple], points: p
         alert.ratio = item.value_after / item.value_before if item.value_before else None
         alert.resolved = item.resolved
         alert.resolved_at = (alert.resolved_at or now) if item.resolved else None
-        session.flush()
-        matched.add(alert.id)
+        matched.add(id(alert))
     # Alerts of analysed series that the history no longer shows (a newest-commit
     # change the next run did not confirm, or a history restarted by a new version).
-    for key in analysed:
+    for key in by_key:
         for alert in existing.get(key, []):
-            if alert.id not in matched and not alert.resolved:
+            if id(alert) not in matched and not alert.resolved:
                 alert.resolved, alert.resolved_at = True, now
                 summary.resolved += 1
-
-
-def _commit_positions(points: pd.DataFrame) -> dict[tuple, dict[str, int]]:
-    positions: dict[tuple, dict[str, int]] = {}
-    for key, group in points.groupby(SERIES_KEY, sort=False):
-        positions[key] = {commit: i for i, commit in enumerate(group["commit_hash"])}
-    return positions
+    session.flush()
 
 
 def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[str, int]) -> Alert | None:

@@ -45,31 +45,55 @@ def find_run_wide_shifts(
     not, since its value then says more about the runner than about the code.
     """
     log = np.log(np.where(np.isfinite(matrix) & (matrix > 0), matrix, np.nan))
-    normalized = log.copy()
     divisors = np.ones_like(log)
     shifts = []
     threshold = math.log1p(min_effect)
-    since = 0  # levels restart at a run that changed for a known reason (not a candidate)
+    # Each series' last BASELINE_POINTS usable levels since the last run that changed
+    # for a known reason (not a candidate), with the shifts already found taken out.
+    recent = _RecentLevels(log.shape[0])
     for run in range(log.shape[1]):
+        column = log[:, run]
         if candidates is not None and not candidates[run]:
-            since = run
+            recent.restart()  # levels restart here: the run's own values begin the new history
+            recent.push(column)
             continue
-        ratios = np.full(log.shape[0], np.nan)
-        for row in range(log.shape[0]):
-            history = normalized[row, since:run]
-            history = history[~np.isnan(history)][-BASELINE_POINTS:]
-            if not np.isnan(log[row, run]) and len(history) >= 2:
-                ratios[row] = log[row, run] - np.median(history)
+        ratios = column - recent.medians()  # NaN without a value or with fewer than 2 levels
         known = ratios[~np.isnan(ratios)]
-        if len(known) < MIN_SERIES:
-            continue
-        shift = float(np.median(known))
-        share = float(np.mean(np.sign(known) * np.sign(shift) * (np.abs(known) >= threshold) > 0))
-        if abs(shift) < threshold or share < MIN_SHARE_MOVED:
-            continue
-        shifts.append(RunShift(run, math.exp(shift), share, len(known)))
-        moved_along = np.abs(ratios - shift) <= abs(shift) / 2
-        divisors[:, run] = np.where(moved_along, math.exp(shift), np.nan)
-        # Later runs are judged against levels with this run's shift taken out.
-        normalized[:, run] = np.where(moved_along, log[:, run] - shift, np.nan)
+        if len(known) >= MIN_SERIES:
+            shift = float(np.median(known))
+            share = float(np.mean(np.sign(known) * np.sign(shift) * (np.abs(known) >= threshold) > 0))
+            if abs(shift) >= threshold and share >= MIN_SHARE_MOVED:
+                shifts.append(RunShift(run, math.exp(shift), share, len(known)))
+                moved_along = np.abs(ratios - shift) <= abs(shift) / 2
+                divisors[:, run] = np.where(moved_along, math.exp(shift), np.nan)
+                # Later runs are judged against levels with this run's shift taken out.
+                column = np.where(moved_along, column - shift, np.nan)
+        recent.push(column)
     return shifts, divisors
+
+
+class _RecentLevels:
+    """The last BASELINE_POINTS non-NaN values of every series, as a ring buffer per row."""
+
+    def __init__(self, rows: int) -> None:
+        self.buffer = np.full((rows, BASELINE_POINTS), np.nan)
+        self.count = np.zeros(rows, dtype=np.int64)
+
+    def restart(self) -> None:
+        self.buffer[:] = np.nan
+        self.count[:] = 0
+
+    def push(self, column: np.ndarray) -> None:
+        rows = np.flatnonzero(~np.isnan(column))
+        self.buffer[rows, self.count[rows] % BASELINE_POINTS] = column[rows]
+        self.count[rows] += 1
+
+    def medians(self) -> np.ndarray:
+        """Median per row of its levels (as np.median computes it); NaN below 2 levels."""
+        size = np.minimum(self.count, BASELINE_POINTS)
+        ordered = np.sort(self.buffer, axis=1)  # NaN (unfilled) sort last
+        rows = np.arange(len(size))
+        upper = ordered[rows, size // 2]
+        lower = ordered[rows, np.maximum(size - 1, 0) // 2]
+        middle = np.where(size % 2 == 1, upper, (lower + upper) / 2)
+        return np.where(size >= 2, middle, np.nan)

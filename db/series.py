@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from sqrtwatch.db.models import STATUS_OK
 
 
 def usable_points(status: Sequence[str], versions: Sequence[str | None]) -> np.ndarray:
@@ -42,41 +46,147 @@ def finite_samples(samples) -> list[float] | None:
     return values or None
 
 
-def load_points(session) -> pd.DataFrame:
-    """Every stored result value with its series key and run, in history order.
+def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool = False) -> pd.DataFrame:
+    """Stored result values of ``run_ids`` (every run when None) with their benchmark's name, version and unit.
 
-    Series key: machine, env_name, benchmark, params. History order: commit date,
+    Columns: run_id, benchmark_id, benchmark, version, unit, params, status, value,
+    samples (JSON text, decoded by :func:`decode_samples` where needed; None when
+    none were stored) and, with ``intervals``, ci_99_a and ci_99_b. Rows come in
+    no particular order. Only plain columns are read, so a full scan of millions of
+    values stays a few seconds; ``run_ids`` reads those runs by the key's run prefix.
+    """
+    from sqlalchemy import Text, cast, select
+
+    from sqrtwatch.db.models import Benchmark, ResultValue
+
+    columns = [
+        ResultValue.run_id,
+        ResultValue.benchmark_id,
+        ResultValue.params,
+        ResultValue.status,
+        ResultValue.value,
+        cast(ResultValue.samples, Text).label("samples"),  # decoded lazily, per series
+    ]
+    if intervals:
+        columns += [ResultValue.ci_99_a, ResultValue.ci_99_b]
+    names = ["run_id", "benchmark_id", "params", "status", "value", "samples", "ci_99_a", "ci_99_b"][: len(columns)]
+    # Core rows straight from the connection: the ORM's row processing would double the time.
+    connection = session.connection()
+    if run_ids is None:
+        rows = connection.execute(select(*columns)).all()
+    else:
+        ids = sorted({int(run_id) for run_id in run_ids})
+        rows = []
+        for start in range(0, len(ids), RUN_IDS_PER_QUERY):
+            chunk = ids[start : start + RUN_IDS_PER_QUERY]
+            rows += connection.execute(select(*columns).where(ResultValue.run_id.in_(chunk))).all()
+    # Column-wise construction: DataFrame.from_records on millions of Row objects is ~10x slower.
+    data = dict(zip(names, zip(*rows))) if rows else dict.fromkeys(names, ())
+    # Text columns stay plain objects: pandas would infer a string dtype with NaN for None.
+    frame = pd.DataFrame({name: _column(data[name], COLUMN_TYPES.get(name, object)) for name in names})
+    benchmarks = connection.execute(
+        select(Benchmark.id, Benchmark.name, Benchmark.version, Benchmark.unit).order_by(Benchmark.id)
+    ).all()
+    position = np.searchsorted(np.array([row[0] for row in benchmarks], dtype=np.int64), frame["benchmark_id"])
+    for index, name in enumerate(("benchmark", "version", "unit"), start=1):
+        described = np.array([row[index] for row in benchmarks], dtype=object)
+        frame[name] = pd.Series(described[position], dtype=object)
+    return frame
+
+
+def _column(values, dtype) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=dtype), dtype=dtype)
+
+
+COLUMN_TYPES = {"run_id": np.int64, "benchmark_id": np.int64, "value": float, "ci_99_a": float, "ci_99_b": float}
+# Run ids per IN (...) list: well under every driver's limit on bound parameters.
+RUN_IDS_PER_QUERY = 5000
+
+
+def decode_samples(texts: Sequence[str | None]) -> list[list[float] | None]:
+    """Stored samples (JSON text) as finite floats per point, with one JSON parse for all of them."""
+    if all(text is None for text in texts):
+        return [None] * len(texts)
+    parsed = json.loads("[" + ",".join("null" if text is None else text for text in texts) + "]")
+    return [finite_samples(samples) for samples in parsed]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One machine x environment x benchmark x parameter combination: its points, oldest first."""
+
+    key: tuple[str, str, str, str]  # machine, env_name, benchmark, params
+    unit: str | None  # of the newest point's benchmark version
+    columns: np.ndarray  # index of each point's run in its environment's runs
+    ok: np.ndarray  # status ok
+    benchmark_ids: np.ndarray  # the benchmark version of each point
+    values: np.ndarray
+    samples: np.ndarray  # JSON text per point (None: none stored)
+
+    def usable(self) -> np.ndarray:
+        """Mask of the points detection uses (as :func:`usable_points`): ok, of the latest version."""
+        if not len(self.ok):
+            return self.ok
+        return self.ok & (self.benchmark_ids == self.benchmark_ids[-1])
+
+
+@dataclass(frozen=True)
+class EnvironmentHistory:
+    """The runs of one machine and environment (oldest commit first) and every series measured in them."""
+
+    machine: str
+    env_name: str
+    runs: pd.DataFrame  # run_id, commit_hash, commit_date, torch_version of the runs that hold values
+    series: list[Series]
+
+
+def environment_histories(session, environments: set[tuple[str, str]] | None = None) -> Iterator[EnvironmentHistory]:
+    """The history of every (machine, env_name) in ``environments`` (all when None), in name order.
+
+    Series are ordered by benchmark and parameters; their points by commit date,
     then run id (runs of one commit in one environment replace each other at ingest).
     """
-    from sqlalchemy import select
+    from sqrtwatch.db.queries import runs as query_runs
 
-    from sqrtwatch.db.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
-
-    statement = (
-        select(
-            Machine.name.label("machine"),
-            Environment.name.label("env_name"),
-            Benchmark.name.label("benchmark"),
-            ResultValue.params,
-            Benchmark.version,
-            Benchmark.unit,
-            Run.id.label("run_id"),
-            Run.torch_version,
-            Revision.commit_hash,
-            Revision.date.label("commit_date"),
-            ResultValue.status,
-            ResultValue.value,
-            ResultValue.samples,
-            ResultValue.ci_99_a,
-            ResultValue.ci_99_b,
-        )
-        .select_from(ResultValue)
-        .join(Run, Run.id == ResultValue.run_id)
-        .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
-        .join(Machine, Machine.id == Run.machine_id)
-        .join(Environment, Environment.id == Run.environment_id)
-        .join(Revision, Revision.id == Run.revision_id)
-        .order_by(Machine.name, Environment.name, Revision.date, Run.id)
-    )
-    result = session.execute(statement)
-    return pd.DataFrame.from_records(list(result), columns=list(result.keys()))
+    runs = query_runs(session)  # ordered by commit date, then run id
+    if environments is not None:
+        runs = runs[[key in environments for key in zip(runs["machine"], runs["env_name"])]]
+    values = load_values(session, run_ids=None if environments is None else runs["run_id"].tolist())
+    runs = runs[runs["run_id"].isin(values["run_id"].unique())].reset_index(drop=True)
+    runs["environment"] = runs.groupby(["machine", "env_name"], sort=True).ngroup()
+    runs["column"] = runs.groupby("environment").cumcount()
+    by_run = runs.set_index("run_id")
+    environment = by_run["environment"].reindex(values["run_id"].to_numpy()).to_numpy()
+    column = by_run["column"].reindex(values["run_id"].to_numpy()).to_numpy()
+    benchmark_code = pd.factorize(values["benchmark"], sort=True)[0]
+    params_code = pd.factorize(values["params"], sort=True)[0]
+    order = np.lexsort((column, params_code, benchmark_code, environment))
+    environment, column = environment[order], column[order]
+    series_id = np.stack([environment, benchmark_code[order], params_code[order]])
+    starts = np.flatnonzero(np.concatenate([[True], (series_id[:, 1:] != series_id[:, :-1]).any(axis=0)]))
+    ends = np.append(starts[1:], len(order))
+    arrays = {
+        "benchmark": values["benchmark"].to_numpy()[order],
+        "params": values["params"].to_numpy()[order],
+        "unit": values["unit"].to_numpy()[order],
+        "ok": (values["status"] == STATUS_OK).to_numpy()[order],
+        "benchmark_id": values["benchmark_id"].to_numpy()[order],
+        "value": values["value"].to_numpy()[order],
+        "samples": values["samples"].to_numpy()[order],
+    }
+    for env_index, env_runs in runs.groupby("environment", sort=True):
+        machine, env_name = env_runs["machine"].iloc[0], env_runs["env_name"].iloc[0]
+        first, last = np.searchsorted(environment[starts], [env_index, env_index + 1])
+        series = [
+            Series(
+                key=(machine, env_name, arrays["benchmark"][a], arrays["params"][a]),
+                unit=arrays["unit"][b - 1],
+                columns=column[a:b],
+                ok=arrays["ok"][a:b],
+                benchmark_ids=arrays["benchmark_id"][a:b],
+                values=arrays["value"][a:b],
+                samples=arrays["samples"][a:b],
+            )
+            for a, b in zip(starts[first:last], ends[first:last])
+        ]
+        yield EnvironmentHistory(machine, env_name, env_runs.reset_index(drop=True), series)
