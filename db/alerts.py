@@ -47,7 +47,12 @@ def list_alerts(engine: Engine, status: str = "active") -> list[dict[str, Any]]:
         statement = statement.where(Alert.resolved.is_(False))
     with session_scope(engine, write=False) as session:
         records = [alert_record(alert) for alert in session.scalars(statement)]
-    return sorted(records, key=lambda r: (r["kind"] != "regression", -abs(math.log(r["ratio"] or 1.0)), r["id"]))
+    return sorted(records, key=lambda r: (r["kind"] != "regression", -_change_size(r["ratio"]), r["id"]))
+
+
+def _change_size(ratio: float | None) -> float:
+    """How far a ratio is from 1 (log scale); a change from 0 (ratio null: no finite ratio) is the largest."""
+    return math.inf if ratio is None or ratio <= 0 else abs(math.log(ratio))
 
 
 def alert_record(alert: Alert) -> dict[str, Any]:

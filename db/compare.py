@@ -21,7 +21,7 @@ from scipy.stats import mannwhitneyu
 from sqlalchemy.engine import Engine
 
 from sqrtwatch.db.engine import session_scope
-from sqrtwatch.db.series import finite_samples, higher_is_better, is_deterministic, load_points
+from sqrtwatch.db.series import decode_samples, higher_is_better, is_deterministic, load_values
 
 # asv compare's default: a change smaller than 10 % is not reported as regressed/improved.
 DEFAULT_FACTOR = 1.10
@@ -61,18 +61,28 @@ class Selection:
             raise CompareError("empty selection: name a commit, torch:VERSION, env:NAME or machine:NAME")
         return cls(text, tuple(filters))
 
-    def apply(self, points: pd.DataFrame) -> pd.DataFrame:
-        mask = pd.Series(True, index=points.index)
+    def where(self):
+        """The selection as a SQL condition on runs joined with their machine, environment and revision."""
+        from sqlalchemy import and_, or_
+
+        from sqrtwatch.db.models import Environment, Machine, Revision, Run
+
+        conditions = []
         for kind, value in self.filters:
-            column = points[FILTER_KINDS[kind]].fillna("")
             if kind == "commit":
-                mask &= column.str.startswith(value)
+                conditions.append(Revision.commit_hash.startswith(value, autoescape=True))
             elif kind == "torch" and "+" not in value:
                 # torch:2.13.0 names every build of that release (2.13.0+cpu, 2.13.0+cu130...)
-                mask &= column.str.partition("+")[0] == value
+                conditions.append(
+                    or_(Run.torch_version == value, Run.torch_version.startswith(value + "+", autoescape=True))
+                )
+            elif kind == "torch":
+                conditions.append(Run.torch_version == value)
+            elif kind == "env":
+                conditions.append(Environment.name == value)
             else:
-                mask &= column == value
-        return points[mask]
+                conditions.append(Machine.name == value)
+        return and_(*conditions)
 
     @property
     def kinds(self) -> set[str]:
@@ -121,29 +131,64 @@ def compare_selections(
     if factor < 1:
         raise CompareError(f"factor must be at least 1, got {factor}")
     base_sel, head_sel = Selection.parse(base), Selection.parse(head)
-    with session_scope(engine, write=False) as session:
-        points = load_points(session)
     named = base_sel.kinds | head_sel.kinds
     key = ["benchmark", "params"] + [
         column
         for kind, column in (("machine", "machine"), ("env", "env_name"))
         if kind not in named and not (kind == "env" and "torch" in named)
     ]
-    sides = []
-    for selection in (base_sel, head_sel):
-        chosen = selection.apply(points)
-        if chosen.empty:
-            raise CompareError(f"selection {selection.text!r} matches no stored results")
-        sides.append(chosen.sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last").set_index(key))
+    with session_scope(engine, write=False) as session:
+        sides = [_newest_cells(session, selection, key) for selection in (base_sel, head_sel)]
     comparison = Comparison(base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None)
-    for index in sides[0].index.union(sides[1].index):
-        left = sides[0].loc[index] if index in sides[0].index else None
-        right = sides[1].loc[index] if index in sides[1].index else None
-        row = _compare_cell(dict(zip(key, index)), left, right, factor, alpha)
+    for index in sorted(sides[0].keys() | sides[1].keys()):
+        row = _compare_cell(dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha)
         if row is not None:
             comparison.rows.append(row)
-    comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -abs(math.log(r.ratio)) if r.ratio else 0, r.benchmark))
+    comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -_change_size(r.ratio), r.benchmark))
     return comparison
+
+
+def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, dict]:
+    """The values of the runs ``selection`` names, newest run first per ``key``, with samples decoded.
+
+    The selection is applied in SQL to the runs, so only their values are read.
+    """
+    from sqlalchemy import select
+
+    from sqrtwatch.db.models import Environment, Machine, Revision, Run
+
+    statement = (
+        select(
+            Run.id.label("run_id"),
+            Machine.name.label("machine"),
+            Environment.name.label("env_name"),
+            Revision.date.label("commit_date"),
+        )
+        .select_from(Run)
+        .join(Machine, Machine.id == Run.machine_id)
+        .join(Environment, Environment.id == Run.environment_id)
+        .join(Revision, Revision.id == Run.revision_id)
+        .where(selection.where())
+    )
+    runs = pd.DataFrame(session.execute(statement).all(), columns=["run_id", "machine", "env_name", "commit_date"])
+    values = load_values(session, runs["run_id"].tolist(), intervals=True) if len(runs) else pd.DataFrame()
+    if values.empty:
+        raise CompareError(f"selection {selection.text!r} matches no stored results")
+    chosen = values.merge(runs, on="run_id").sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last")
+    chosen["samples"] = decode_samples(chosen["samples"].tolist())
+    return {tuple(record[column] for column in key): record for record in chosen.to_dict("records")}
+
+
+def _change_size(ratio: float | None) -> float:
+    """How far a ratio is from 1 (log scale); a change from 0 (no finite ratio) is the largest."""
+    return math.inf if ratio is None or ratio <= 0 else abs(math.log(ratio))
+
+
+def _ratio(base: float, head: float) -> float | None:
+    """head / base; 0 -> 0 is no change (1.0), and 0 -> x has no finite ratio (None, as alerts store it)."""
+    if base == 0:
+        return 1.0 if head == 0 else None
+    return head / base
 
 
 def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row | None:
@@ -170,10 +215,13 @@ def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row | N
         return Row(**row, mark="new")
     if base["version"] != head["version"] or base["unit"] != head["unit"]:
         return Row(**row, mark="incomparable")
-    ratio = head["value"] / base["value"] if base["value"] else math.inf
+    ratio = _ratio(base["value"], head["value"])
     significant, p_value, test = _significance(key["benchmark"], base, head, alpha)
     row.update(ratio=ratio, p_value=p_value, test=test)
-    worse = ratio > 1 if not higher_is_better(key["benchmark"], head["unit"]) else ratio < 1
+    if higher_is_better(key["benchmark"], head["unit"]):
+        worse = head["value"] < base["value"]
+    else:
+        worse = head["value"] > base["value"]
     big = max(ratio, 1 / ratio) >= factor if ratio and math.isfinite(ratio) else True
     if is_deterministic(key["benchmark"], head["unit"]):
         big = ratio != 1  # an accuracy count: any change counts
@@ -192,7 +240,7 @@ def _significance(benchmark: str, base, head, alpha: float) -> tuple[bool, float
     """Mann-Whitney U on the samples; 99 % confidence intervals overlapping when there are none."""
     if is_deterministic(benchmark, head["unit"]):
         return base["value"] != head["value"], None, "exact"
-    a, b = finite_samples(base["samples"]), finite_samples(head["samples"])
+    a, b = base["samples"], head["samples"]  # finite floats already (decode_samples)
     if a and b and len(a) >= 2 and len(b) >= 2:
         p_value = float(mannwhitneyu(a, b).pvalue)
         return p_value < alpha, p_value, "mann-whitney"

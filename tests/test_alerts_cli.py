@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -45,6 +46,10 @@ def test_alerts_json_follows_the_contract(url):
             assert record["ratio"] is None and record["benchmark"].startswith("bench_accuracy.")
         assert record["status"] == "active"
         assert isinstance(record["params"], dict) and record["machine"] == "testbox"
+    # Regressions first, largest change first; a change from 0 (no finite ratio) is the largest.
+    assert records[0]["ratio"] is None
+    sizes = [abs(math.log(r["ratio"])) for r in records[1:] if r["kind"] == "regression"]
+    assert sizes == sorted(sizes, reverse=True) and len(sizes) == len(EXPECTED_REGRESSIONS) - 1
 
 
 def test_alerts_text_and_markdown(url):

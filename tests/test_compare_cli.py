@@ -110,11 +110,62 @@ def test_bad_selections_are_clear_errors(url):
     assert "selection 'deadbeef' matches no stored results" in output
 
 
-def test_torch_selection_names_every_build_of_a_release():
-    import pandas as pd
+def test_selection_filters_runs_in_sql(tmp_path):
+    """torch:X.Y.Z names every build of the release; a commit prefix is matched literally."""
+    import sqlalchemy as sa
 
-    from sqrtwatch.db.compare import Selection
+    from sqrtwatch.db.engine import session_scope
+    from sqrtwatch.db.models import Environment, Machine, Revision, Run
 
-    points = pd.DataFrame({"torch_version": ["2.13.0+cpu", "2.13.0+cu130", "2.13.0", "2.13.01", "2.14.1+cpu", None]})
-    assert Selection.parse("torch:2.13.0").apply(points).index.tolist() == [0, 1, 2]
-    assert Selection.parse("torch:2.13.0+cu130").apply(points).index.tolist() == [1]
+    engine = connect(f"sqlite:///{tmp_path / 'runs.db'}")
+    versions = ["2.13.0+cpu", "2.13.0+cu130", "2.13.0", "2.13.01", "2.14.1+cpu", None]
+    with session_scope(engine) as session:
+        machine = Machine(name="ci")
+        for i, version in enumerate(versions):
+            revision = Revision(commit_hash=f"{i:02d}" + "ab" * 19, date=i)
+            environment = Environment(machine=machine, name=f"env-{i}")
+            session.add(Run(machine=machine, environment=environment, revision=revision, torch_version=version))
+
+    def selected(text: str) -> list[str | None]:
+        statement = (
+            sa.select(Run.torch_version)
+            .join(Machine, Machine.id == Run.machine_id)
+            .join(Environment, Environment.id == Run.environment_id)
+            .join(Revision, Revision.id == Run.revision_id)
+            .where(Selection.parse(text).where())
+            .order_by(Run.id)
+        )
+        with session_scope(engine, write=False) as session:
+            return list(session.scalars(statement))
+
+    assert selected("torch:2.13.0") == ["2.13.0+cpu", "2.13.0+cu130", "2.13.0"]
+    assert selected("torch:2.13.0+cu130") == ["2.13.0+cu130"]
+    assert selected("torch:2.13.0,env:env-1,machine:ci") == ["2.13.0+cu130"]
+    assert selected("03ab") == ["2.13.01"]
+    assert selected("commit:0_") == [] and selected("commit:%") == []  # LIKE wildcards are literal
+    engine.dispose()
+
+
+def test_zero_over_zero_is_unchanged_and_zero_to_some_has_no_ratio(url):
+    """Accuracy counts 0 -> 0 compare as equal (ratio 1); 0 -> 1 ulp regresses with ratio null, as alerts store it."""
+
+    def strict(constant):
+        raise AssertionError(f"{constant} in JSON output")
+
+    def ulp_rows(base: int, head: int) -> dict[str, dict]:
+        output = compare(url, commit_hash(base)[:8], commit_hash(head)[:8], "--format", "json")
+        rows = json.loads(output, parse_constant=strict)["rows"]
+        return {r["params"]["dtype"]: r for r in rows if "Ulp" in r["benchmark"]}
+
+    rows = ulp_rows(19, 20)
+    assert (rows["'float64'"]["base"], rows["'float64'"]["head"]) == (0.0, 0.0)
+    assert rows["'float64'"]["ratio"] == 1.0 and rows["'float64'"]["test"] == "exact"
+    assert rows["'float64'"]["mark"] == "not significant"
+    assert (rows["'float32'"]["base"], rows["'float32'"]["head"]) == (0.0, 1.0)
+    assert rows["'float32'"]["ratio"] is None and rows["'float32'"]["mark"] == "regressed"
+    # Back to 0 ulp is an improvement with ratio 0.
+    rows = ulp_rows(20, 19)
+    assert rows["'float32'"]["ratio"] == 0.0 and rows["'float32'"]["mark"] == "improved"
+    text = compare(url, commit_hash(19)[:8], commit_hash(20)[:8], "--format", "text")
+    ulp_line = next(line for line in text.splitlines() if "Ulp" in line and "float32" in line)
+    assert ulp_line.split()[:2] == ["regressed", "-"]
