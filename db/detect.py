@@ -5,25 +5,28 @@ commit-date order. Per machine and environment, run-wide shifts are found and
 taken out first (:mod:`sqrtwatch.db.runwide`); then each series' confirmed
 changes (:mod:`sqrtwatch.db.changepoints`) become alerts. An alert whose series
 went back to its old level, or whose change the history no longer shows, is
-marked resolved; its triage state is never touched here.
+marked resolved; its triage state is never touched here. Environments whose
+runs and detection settings are unchanged since the last pass are skipped
+(``detection_state`` holds each one's signature).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from sqrtwatch.db.changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
 from sqrtwatch.db.engine import session_scope
-from sqrtwatch.db.models import Alert, utcnow
+from sqrtwatch.db.models import Alert, DetectionState, Environment, Machine, Run, utcnow
 from sqrtwatch.db.runwide import RunShift, find_run_wide_shifts
 from sqrtwatch.db.series import (
     EnvironmentHistory,
@@ -40,6 +43,9 @@ THRESHOLDS_KEY = "regressions_thresholds"
 # An alert whose first commit moved by at most this many points is the same alert
 # (more history can move a drift's first step or a boundary by a commit).
 MATCH_DISTANCE = 2
+# Part of every environment's detection signature: bump it when detection changes,
+# so that the next pass analyses every environment again.
+DETECTION_VERSION = 1
 
 
 @dataclass
@@ -52,6 +58,7 @@ class DetectionSummary:
     updated: int = 0
     resolved: int = 0
     reopened: int = 0
+    unchanged: int = 0  # environments skipped: runs and settings as at the last pass
     run_wide_shifts: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -59,6 +66,7 @@ class DetectionSummary:
         lines = [
             f"analysed {self.series} series ({self.points} points): {self.new} new alerts, "
             f"{self.updated} updated, {self.resolved} resolved, {self.reopened} reopened"
+            + (f"; {self.unchanged} unchanged environments skipped" if self.unchanged else "")
         ]
         lines += [f"run-wide shift (not alerted): {shift}" for shift in self.run_wide_shifts]
         return "\n".join(lines)
@@ -96,19 +104,56 @@ def config_for(benchmark: str, thresholds: dict[str, float], base: DetectionConf
 
 
 def detect_alerts(
-    engine: Engine, thresholds: dict[str, float] | None = None, config: DetectionConfig = DetectionConfig()
+    engine: Engine,
+    thresholds: dict[str, float] | None = None,
+    config: DetectionConfig = DetectionConfig(),
+    full: bool = False,
 ) -> DetectionSummary:
-    """Find every series' changes and bring the alerts table in line with them."""
+    """Find every series' changes and bring the alerts table in line with them.
+
+    Environments whose runs and detection settings are unchanged since the last
+    pass are skipped (their alerts already match their history), unless ``full``.
+    """
     thresholds = load_thresholds() if thresholds is None else thresholds
     summary = DetectionSummary()
     with session_scope(engine) as session:
+        signatures = _environment_signatures(session, thresholds, config)
+        states = {(state.machine, state.env_name): state for state in session.scalars(select(DetectionState))}
+        changed = {
+            environment
+            for environment, signature in signatures.items()
+            if full or environment not in states or states[environment].signature != signature
+        }
+        summary.unchanged = len(signatures) - len(changed)
         existing = _existing_alerts(session)
-        for history in environment_histories(session):
+        for history in environment_histories(session, None if len(changed) == len(signatures) else changed):
             found = _detect_environment(history, thresholds, config, summary)
             summary.series += len(history.series)
             summary.points += sum(len(series.values) for series in history.series)
             _reconcile(session, history, found, existing, summary)
+        for environment in changed:
+            state = states.get(environment) or DetectionState(machine=environment[0], env_name=environment[1])
+            state.signature, state.detected_at = signatures[environment], utcnow()
+            session.add(state)
     return summary
+
+
+def _environment_signatures(
+    session, thresholds: dict[str, float], config: DetectionConfig
+) -> dict[tuple[str, str], str]:
+    """Per (machine, env_name), a digest of its runs (count, newest id, last ingest) and the detection settings."""
+    settings = json.dumps([DETECTION_VERSION, sorted(thresholds.items()), asdict(config)])
+    statement = (
+        select(Machine.name, Environment.name, func.count(Run.id), func.max(Run.id), func.max(Run.ingested_at))
+        .select_from(Run)
+        .join(Machine, Machine.id == Run.machine_id)
+        .join(Environment, Environment.id == Run.environment_id)
+        .group_by(Machine.name, Environment.name)
+    )
+    return {
+        (machine, env_name): hashlib.sha256(f"{settings}|{count}|{newest}|{ingested}".encode()).hexdigest()
+        for machine, env_name, count, newest, ingested in session.execute(statement)
+    }
 
 
 def _detect_environment(

@@ -292,3 +292,20 @@ class IngestedFile(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     ingested_at: Mapped[Timestamp] = mapped_column(default=utcnow)
+
+
+class DetectionState(Base):
+    """What ``sqrtwatch detect`` last analysed of one machine and environment.
+
+    ``signature`` digests the environment's runs and the detection settings, so a
+    later pass skips environments whose history and settings did not change.
+    """
+
+    __tablename__ = "detection_state"
+    __table_args__ = (UniqueConstraint("machine", "env_name"),)
+
+    id: Mapped[IntPk]
+    machine: Mapped[Name]
+    env_name: Mapped[LongName]
+    signature: Mapped[str] = mapped_column(String(64))
+    detected_at: Mapped[Timestamp] = mapped_column(default=utcnow)

@@ -129,3 +129,33 @@ def test_same_commit_run_twice_is_one_point(tmp_path):
     summary = detect_alerts(engine, thresholds={})
     assert (summary.series, summary.points, summary.new) == (4, 4, 0)
     engine.dispose()
+
+
+def test_rerun_analyses_only_changed_environments_and_agrees_with_a_full_pass(engine, tmp_path):
+    from tests.asv_history import BenchmarkSpec, write_history
+
+    def state() -> list[tuple]:
+        fields = ("id", "commit_before", "commit_after", "value_before", "value_after", "kind", "resolved")
+        return sorted(tuple(a[f] for f in fields) for a in list_alerts(engine, "all"))
+
+    detect_alerts(engine, thresholds={})
+    again = detect_alerts(engine, thresholds={})
+    assert (again.unchanged, again.series, again.new, again.updated) == (1, 0, 0, 0)
+    assert "1 unchanged environments skipped" in again.summary()
+    # A second machine: only its environment is analysed.
+    spec = BenchmarkSpec("bench_throughput.Other.time_sqrt")
+    write_history(tmp_path / "other", [spec], {spec.name: [[1e-4]] * 6}, machine="otherbox")
+    assert not ingest_results_dir(engine, tmp_path / "other").errors
+    other = detect_alerts(engine, thresholds={})
+    assert (other.unchanged, other.series, other.points) == (1, 1, 6)
+    # More history on the first machine: it is analysed again, the other one is not.
+    write_test_history(tmp_path / "more", commits=range(COMMITS, COMMITS + 6), run_wide={})
+    assert not ingest_results_dir(engine, tmp_path / "more").errors
+    incremental = detect_alerts(engine, thresholds={})
+    assert incremental.unchanged == 1 and incremental.resolved == 1  # the newest-commit spike
+    before = state()
+    full = detect_alerts(engine, thresholds={}, full=True)
+    assert (full.unchanged, full.new, full.resolved, full.reopened) == (0, 0, 0, 0)
+    assert state() == before
+    # Other settings: every environment again.
+    assert detect_alerts(engine, thresholds={r"Step\.time_sqrt": 0.8}).unchanged == 0
