@@ -96,6 +96,7 @@ class _Fit:
         self.sigma = max(run_noise(y), 1e-4)
         self.bounds: list[int] = []  # first index of every segment but the first
         self.drifts: dict[int, int] = {}  # first step of a confirmed drift -> its last step
+        self._tests: dict[tuple, tuple[bool, float, float | None]] = {}
 
     def segments(self) -> list[tuple[int, int]]:
         edges = [0, *self.bounds, len(self.y)]
@@ -103,6 +104,14 @@ class _Fit:
 
     def test(self, before: tuple[int, int], after: tuple[int, int]) -> tuple[bool, float, float | None]:
         """Whether the level change between two adjacent ranges is confirmed, its z score and p."""
+        # Merging re-tests every boundary after each removal; only the removed one's
+        # neighbours changed, so earlier answers are reused (a rank test costs ~1 ms).
+        key = (before, after)
+        if key not in self._tests:
+            self._tests[key] = self._test(before, after)
+        return self._tests[key]
+
+    def _test(self, before: tuple[int, int], after: tuple[int, int]) -> tuple[bool, float, float | None]:
         lo, mid = max(before[0], before[1] - CONFIRM_WINDOW), before[1]
         hi = min(after[1], after[0] + CONFIRM_WINDOW)
         yb, ya = self.y[lo:mid], self.y[mid:hi]
