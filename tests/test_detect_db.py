@@ -159,3 +159,18 @@ def test_rerun_analyses_only_changed_environments_and_agrees_with_a_full_pass(en
     assert state() == before
     # Other settings: every environment again.
     assert detect_alerts(engine, thresholds={r"Step\.time_sqrt": 0.8}).unchanged == 0
+
+
+def test_worker_processes_find_the_same_alerts(history_db, tmp_path):
+    """The per-series search in worker processes (large environments) gives the in-process answer."""
+
+    def alerts_with(workers: int, directory) -> list[tuple]:
+        directory.mkdir()
+        engine = connect(copy_database(history_db, directory))
+        detect_alerts(engine, thresholds={}, workers=workers)
+        fields = ("benchmark", "params", "commit_before", "commit_after", "value_before", "value_after", "kind")
+        found = sorted(tuple(str(a[f]) for f in fields) for a in list_alerts(engine, "all"))
+        engine.dispose()
+        return found
+
+    assert alerts_with(2, tmp_path / "pool") == alerts_with(1, tmp_path / "inline")
