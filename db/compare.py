@@ -149,34 +149,53 @@ def compare_selections(
 
 
 def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, dict]:
-    """The values of the runs ``selection`` names, newest run first per ``key``, with samples decoded.
+    """The newest value of every ``key`` among the runs ``selection`` names, with samples decoded.
 
-    The selection is applied in SQL to the runs, so only their values are read.
+    The selection is applied in SQL. Runs are read newest first, in growing batches,
+    until every key the selection holds has its value: usually the newest run has
+    them all, so one run's values are read however many runs are selected.
     """
     from sqlalchemy import select
 
-    from sqrtwatch.db.models import Environment, Machine, Revision, Run
+    from sqrtwatch.db.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
 
-    statement = (
-        select(
-            Run.id.label("run_id"),
-            Machine.name.label("machine"),
-            Environment.name.label("env_name"),
-            Revision.date.label("commit_date"),
+    def selected(*columns):
+        return (
+            select(*columns)
+            .select_from(Run)
+            .join(Machine, Machine.id == Run.machine_id)
+            .join(Environment, Environment.id == Run.environment_id)
+            .join(Revision, Revision.id == Run.revision_id)
+            .where(selection.where())
         )
-        .select_from(Run)
-        .join(Machine, Machine.id == Run.machine_id)
-        .join(Environment, Environment.id == Run.environment_id)
-        .join(Revision, Revision.id == Run.revision_id)
-        .where(selection.where())
-    )
-    runs = pd.DataFrame(session.execute(statement).all(), columns=["run_id", "machine", "env_name", "commit_date"])
-    values = load_values(session, runs["run_id"].tolist(), intervals=True) if len(runs) else pd.DataFrame()
-    if values.empty:
+
+    columns = ["run_id", "machine", "env_name", "commit_date"]
+    runs = pd.DataFrame(
+        session.execute(selected(Run.id, Machine.name, Environment.name, Revision.date)).all(), columns=columns
+    ).sort_values(["commit_date", "run_id"])  # newest last, as the values are ranked below
+    wanted = None
+    if len(runs) > 1:
+        # The keys present: one pass over the covering (run, benchmark, params) index.
+        statement = selected(Benchmark.name, ResultValue.params, Machine.name, Environment.name).join(
+            ResultValue, ResultValue.run_id == Run.id
+        ).join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
+        positions = [["benchmark", "params", "machine", "env_name"].index(column) for column in key]
+        wanted = {tuple(row[i] for i in positions) for row in session.execute(statement.distinct())}
+    newest_first = runs["run_id"].tolist()[::-1]
+    cells: dict[tuple, dict] = {}
+    start, batch = 0, 1
+    while start < len(newest_first) and (wanted is None or len(cells) < len(wanted)):
+        values = load_values(session, newest_first[start : start + batch], intervals=True).merge(runs, on="run_id")
+        values = values.sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last")
+        for record in values.to_dict("records"):
+            cells.setdefault(tuple(record[column] for column in key), record)  # newer batches came first
+        start, batch = start + batch, batch * 4
+    if not cells:
         raise CompareError(f"selection {selection.text!r} matches no stored results")
-    chosen = values.merge(runs, on="run_id").sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last")
-    chosen["samples"] = decode_samples(chosen["samples"].tolist())
-    return {tuple(record[column] for column in key): record for record in chosen.to_dict("records")}
+    samples = decode_samples([record["samples"] for record in cells.values()])
+    for record, decoded in zip(cells.values(), samples):
+        record["samples"] = decoded
+    return cells
 
 
 def _change_size(ratio: float | None) -> float:

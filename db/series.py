@@ -46,6 +46,12 @@ def finite_samples(samples) -> list[float] | None:
     return values or None
 
 
+# Column types of load_values (the others are Python objects: text, or None).
+COLUMN_TYPES = {"run_id": np.int64, "benchmark_id": np.int64, "value": float, "ci_99_a": float, "ci_99_b": float}
+# Run ids per IN (...) list: well under every driver's limit on bound parameters.
+RUN_IDS_PER_QUERY = 5000
+
+
 def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool = False) -> pd.DataFrame:
     """Stored result values of ``run_ids`` (every run when None) with their benchmark's name, version and unit.
 
@@ -110,11 +116,6 @@ def _driver_rows(connection, statement) -> list[tuple]:
 
 def _column(values, dtype) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=dtype), dtype=dtype)
-
-
-COLUMN_TYPES = {"run_id": np.int64, "benchmark_id": np.int64, "value": float, "ci_99_a": float, "ci_99_b": float}
-# Run ids per IN (...) list: well under every driver's limit on bound parameters.
-RUN_IDS_PER_QUERY = 5000
 
 
 def decode_samples(texts: Sequence[str | None]) -> list[list[float] | None]:

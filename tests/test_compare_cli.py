@@ -89,6 +89,9 @@ def test_new_missing_and_torch_selection(url, tmp_path):
     assert found[("Brand", "'float64'")] == "new"
     text = compare(url, "torch:2.13.0", "torch:2.14.0")
     assert text.splitlines()[0].startswith("No significant regression: torch:2.14.0 vs torch:2.13.0")
+    # The machine's newest run lacks Step: its newest value comes from the run before.
+    found = marks(compare(url, commit_hash(23)[:8], "machine:testbox", "--format", "json"))
+    assert found[("Step", "'float32'")] == "not significant" and found[("Brand", "'float64'")] == "new"
 
 
 @pytest.mark.parametrize(
