@@ -128,12 +128,13 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
 
 @main.command()
 @db_option
-def detect(db_url: str) -> None:
+@click.option("--full", is_flag=True, help="Re-analyse every environment, also those unchanged since the last pass.")
+def detect(db_url: str, full: bool) -> None:
     """Update the alerts table from the stored history."""
     from sqrtwatch.db.detect import detect_alerts
 
     engine = _open_engine(db_url)
-    summary = detect_alerts(engine)
+    summary = detect_alerts(engine, full=full)
     click.echo(summary.summary())
 
 

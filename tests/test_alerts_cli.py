@@ -80,3 +80,13 @@ def test_alerts_status_filter_follows_triage(url):
 def test_no_alerts_is_said_plainly(sqlite_url):
     assert alerts(sqlite_url).strip() == "No alerts."
     assert json.loads(alerts(sqlite_url, "--format", "json")) == []
+
+
+def test_detect_skips_unchanged_environments_unless_full(url):
+    again = CliRunner().invoke(main, ["detect", "--db", url])
+    assert again.exit_code == 0, again.output
+    assert "0 new alerts" in again.output and "unchanged environments skipped" in again.output
+    full = CliRunner().invoke(main, ["detect", "--db", url, "--full"])
+    assert full.exit_code == 0, full.output
+    assert "0 new alerts" in full.output and "unchanged environments skipped" not in full.output
+    assert alert_keys(json.loads(alerts(url, "--format", "json"))) == EXPECTED_REGRESSIONS
