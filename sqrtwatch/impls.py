@@ -18,15 +18,6 @@ ImplFn = Callable[["torch.Tensor"], "torch.Tensor"]  # noqa: F821 (torch importe
 
 ENV_VAR = "SQRTWATCH_IMPLS"
 
-# Built-ins by name, with the expression users know them by.
-BUILTIN_IMPLS = {
-    "torch.sqrt": "torch.sqrt(x)",
-    "pow_half": "x ** 0.5",
-    "mul_rsqrt": "x * torch.rsqrt(x)",
-    "torch.compile": "torch.compile(torch.sqrt)(x)",
-    "numpy": "np.sqrt(x.numpy())",
-}
-
 
 class ImplError(ValueError):
     """An implementation name or import path that cannot be used."""
