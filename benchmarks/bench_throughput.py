@@ -63,10 +63,6 @@ class SqrtDomain(Timed):
     params = [DEVICES, DTYPES, _MID_SIZES, DOMAINS]
     param_names = ["device", "dtype", "size", "domain"]
     quick_grids = [{"dtype": {"float32"}, "size": {100_000}}]
-    # No fresh copy is needed between calls, so each sample times a batch of calls
-    # (asv picks the count for ~10 ms): one call of 50 us after the untimed setup also
-    # timed the wake-up of the idle OpenMP threads, which gave a 19% run-to-run spread.
-    number = 0
     version = "2"
 
     def setup(self, device, dtype, size, domain):
