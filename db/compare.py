@@ -6,6 +6,10 @@ prefix. Example: ``compare torch:2.12.0,machine:ci torch:2.13.0,machine:ci``.
 Rows are matched on benchmark and parameters, plus machine and environment
 unless a selection names them (a ``torch:`` selection implies other
 environments); where a selection holds several runs of a row, the newest wins.
+A timing row is regressed or improved only if its change is significant within
+the two runs (Mann-Whitney U on their samples) and larger than both the factor
+and ``noise_k`` times the run-to-run noise of its series' history
+(:mod:`sqrtwatch.db.compare_noise`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 from sqlalchemy.engine import Engine
 
+from sqrtwatch.db.compare_noise import attach_noise, difference_noise
 from sqrtwatch.db.engine import session_scope
 from sqrtwatch.db.series import decode_samples, higher_is_better, is_deterministic, load_values
 
@@ -27,6 +32,9 @@ from sqrtwatch.db.series import decode_samples, higher_is_better, is_determinist
 DEFAULT_FACTOR = 1.10
 # Mann-Whitney U significance level (asv compare uses 0.002 on its own statistics).
 DEFAULT_ALPHA = 0.01
+# A change must exceed this many standard deviations of log(head / base) that run-to-run
+# noise alone gives (3: a 0.3 % chance per row for normal noise, before its heavy tails).
+DEFAULT_NOISE_K = 3.0
 BASE_URL_ENV = "SQRTWATCH_BASE_URL"
 FILTER_KINDS = {"commit": "commit_hash", "torch": "torch_version", "env": "env_name", "machine": "machine"}
 MARKS = ("regressed", "improved", "not significant", "new", "missing", "failed", "incomparable")
@@ -104,20 +112,34 @@ class Row:
     p_value: float | None
     test: str  # "mann-whitney", "ci-overlap", "exact" or "" when not compared
     mark: str
+    # sd of log(head / base) from run-to-run noise (None: too little history, or not a timing row)
+    noise: float | None = None
+    noise_runs: int = 0  # earlier runs the noise rests on (the fewer of the two sides)
+    threshold: float | None = None  # the ratio (or its inverse) a timing change had to reach
 
 
 @dataclass
 class Comparison:
-    """The rows of BASE against HEAD, with the factor that makes a change count."""
+    """The rows of BASE against HEAD, with the factor and the multiple of run-to-run noise that make a change count."""
 
     base: str
     head: str
     factor: float
     rows: list[Row] = field(default_factory=list)
     base_url: str | None = None
+    noise_k: float = DEFAULT_NOISE_K
 
     def counts(self) -> dict[str, int]:
         return {mark: sum(row.mark == mark for row in self.rows) for mark in MARKS}
+
+    def within_noise(self, row: Row) -> bool:
+        """Whether the row's change reached the factor but not its series' run-to-run noise threshold."""
+        size = _change_size(row.ratio)
+        return row.threshold is not None and math.log(self.factor) <= size < math.log(row.threshold)
+
+    def noise_unknown(self) -> int:
+        """Timing rows compared without a noise estimate (too little history): only the factor held them."""
+        return sum(row.threshold is not None and row.noise is None for row in self.rows)
 
     def has_significant_regression(self) -> bool:
         """Whether any row regressed significantly by at least the factor (the ``--fail-on-regression`` test)."""
@@ -125,11 +147,22 @@ class Comparison:
 
 
 def compare_selections(
-    engine: Engine, base: str, head: str, factor: float = DEFAULT_FACTOR, alpha: float = DEFAULT_ALPHA
+    engine: Engine,
+    base: str,
+    head: str,
+    factor: float = DEFAULT_FACTOR,
+    alpha: float = DEFAULT_ALPHA,
+    noise_k: float = DEFAULT_NOISE_K,
 ) -> Comparison:
-    """Compare the newest result of every benchmark cell in ``base`` with ``head``."""
+    """Compare the newest result of every benchmark cell in ``base`` with ``head``.
+
+    ``noise_k``: a timing change must also exceed this many standard deviations of the
+    run-to-run noise of its series (0: the factor and the samples alone decide).
+    """
     if factor < 1:
         raise CompareError(f"factor must be at least 1, got {factor}")
+    if not noise_k >= 0:
+        raise CompareError(f"noise multiple must be at least 0, got {noise_k}")
     base_sel, head_sel = Selection.parse(base), Selection.parse(head)
     named = base_sel.kinds | head_sel.kinds
     key = ["benchmark", "params"] + [
@@ -139,9 +172,11 @@ def compare_selections(
     ]
     with session_scope(engine, write=False) as session:
         sides = [_newest_cells(session, selection, key) for selection in (base_sel, head_sel)]
-    comparison = Comparison(base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None)
+        for cells in sides:
+            attach_noise(session, cells)
+    comparison = Comparison(base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None, noise_k=noise_k)
     for index in sorted(sides[0].keys() | sides[1].keys()):
-        row = _compare_cell(dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha)
+        row = _compare_cell(dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha, noise_k)
         if row is not None:
             comparison.rows.append(row)
     comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -_change_size(r.ratio), r.benchmark))
@@ -210,7 +245,7 @@ def _ratio(base: float, head: float) -> float | None:
     return head / base
 
 
-def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row | None:
+def _compare_cell(key: dict, base, head, factor: float, alpha: float, noise_k: float) -> Row | None:
     """One compared row; None when neither side measured the cell (skipped or absent on both)."""
     either = head if head is not None else base
     row = dict(
@@ -241,9 +276,15 @@ def _compare_cell(key: dict, base, head, factor: float, alpha: float) -> Row | N
         worse = head["value"] < base["value"]
     else:
         worse = head["value"] > base["value"]
-    big = max(ratio, 1 / ratio) >= factor if ratio and math.isfinite(ratio) else True
     if is_deterministic(key["benchmark"], head["unit"]):
         big = ratio != 1  # an accuracy count: any change counts
+    else:
+        # Within-run samples miss the noise between runs: the change must also stand out from
+        # how much this series moves from run to run (where its history shows that).
+        noise = difference_noise(base["noise"], head["noise"])
+        threshold = math.exp(max(math.log(factor), noise_k * noise)) if noise is not None else factor
+        row.update(noise=noise, noise_runs=min(base["noise_runs"], head["noise_runs"]), threshold=threshold)
+        big = _change_size(ratio) >= math.log(threshold)
     if significant and big:
         return Row(**row, mark="regressed" if worse else "improved")
     return Row(**row, mark="not significant")
@@ -278,6 +319,7 @@ def format_comparison(comparison: Comparison, fmt: str) -> str:
                 "base": comparison.base,
                 "head": comparison.head,
                 "factor": comparison.factor,
+                "noise_k": comparison.noise_k,
                 "counts": comparison.counts(),
                 "rows": [asdict(row) for row in comparison.rows],
             },
@@ -294,13 +336,19 @@ def summary_line(comparison: Comparison) -> str:
     counts = comparison.counts()
     facts = ", ".join(f"{n} {mark}" for mark, n in counts.items() if n)
     verdict = "Regressions found" if counts["regressed"] else "No significant regression"
+    noise = [f"{comparison.noise_k:g}x run-to-run noise"]
+    within = sum(comparison.within_noise(row) for row in comparison.rows)
+    if within:
+        noise.append(f"{within} within noise")
+    if comparison.noise_unknown():
+        noise.append(f"noise unknown for {comparison.noise_unknown()}")
     return (
         f"{verdict}: {comparison.head} vs {comparison.base}, {len(comparison.rows)} benchmarks "
-        f"({facts}; factor {comparison.factor:g})"
+        f"({facts}; factor {comparison.factor:g}, {', '.join(noise)})"
     )
 
 
-HEADER = ["mark", "ratio", "benchmark", "params", "machine", "base", "head", "p"]
+HEADER = ["mark", "ratio", "benchmark", "params", "machine", "base", "head", "p", "noise", "threshold"]
 
 
 def _cells(row: Row, link: str | None = None) -> list[str]:
@@ -308,7 +356,15 @@ def _cells(row: Row, link: str | None = None) -> list[str]:
     name = f"[{row.benchmark}]({link})" if link else row.benchmark
     ratio = f"{row.ratio:.3f}" if row.ratio is not None and math.isfinite(row.ratio) else "-"
     p = f"{row.p_value:.2g}" if row.p_value is not None else (row.test or "-")
-    return [row.mark, ratio, name, params, row.machine, _number(row.base), _number(row.head), p]
+    return [row.mark, ratio, name, params, row.machine, _number(row.base), _number(row.head), p, *_noise_cells(row)]
+
+
+def _noise_cells(row: Row) -> list[str]:
+    """Run-to-run noise as a percentage ("?": too little history) and the ratio a change had to reach."""
+    if row.threshold is None:
+        return ["-", "-"]
+    noise = "?" if row.noise is None else f"{math.expm1(row.noise):.1%}"
+    return [noise, f"{row.threshold:.3f}"]
 
 
 def _number(value: float | None) -> str:

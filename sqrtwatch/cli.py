@@ -172,7 +172,16 @@ def alerts(db_url: str, fmt: str, status: str) -> None:
     show_default=True,
     help="Smallest slowdown (head/base) that counts as regressed or improved.",
 )
-def compare(base: str, head: str, db_url: str, fmt: str, fail_on_regression: bool, factor: float) -> None:
+@click.option(
+    "--noise-k",
+    type=click.FloatRange(min=0.0),
+    default=3.0,
+    show_default=True,
+    help="A timing change must also exceed K times its series' run-to-run noise (0: off).",
+)
+def compare(
+    base: str, head: str, db_url: str, fmt: str, fail_on_regression: bool, factor: float, noise_k: float
+) -> None:
     """Compare two commits, torch versions, environments or machines.
 
     BASE and HEAD: commit:HASH (or a bare hash prefix), torch:VERSION, env:NAME,
@@ -182,7 +191,7 @@ def compare(base: str, head: str, db_url: str, fmt: str, fail_on_regression: boo
 
     engine = _open_engine(db_url)
     try:
-        comparison = compare_selections(engine, base, head, factor=factor)
+        comparison = compare_selections(engine, base, head, factor=factor, noise_k=noise_k)
     except CompareError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_comparison(comparison, fmt))
