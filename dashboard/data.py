@@ -170,4 +170,7 @@ def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame, st
     return summary_line(result), rows, None
 
 
-COMPARE_COLUMNS = ("mark", "ratio", "benchmark", "params", "machine", "env_name", "unit", "base", "head", "p_value", "test")
+COMPARE_COLUMNS = (
+    "mark", "ratio", "benchmark", "params", "machine", "env_name", "unit", "base", "head", "p_value", "test",
+    "noise", "threshold",
+)

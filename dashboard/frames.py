@@ -425,7 +425,9 @@ def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:
 
 def comparison_table(rows: pd.DataFrame, marks: list[str]) -> pd.DataFrame:
     """The rows of a comparison with the chosen marks, parameters as text, for the Compare page."""
-    columns = ["mark", "ratio", "benchmark", "parameters", "machine", "base", "head", "unit", "p_value", "test"]
+    columns = [
+        "mark", "ratio", "benchmark", "parameters", "machine", "base", "head", "unit", "p_value", "test", "noise", "threshold"
+    ]
     if rows.empty:
         return pd.DataFrame(columns=columns)
     rows = rows[rows["mark"].isin(marks)] if marks else rows

@@ -54,6 +54,12 @@ st.dataframe(
         "base": st.column_config.NumberColumn("base", format="%.4g"),
         "head": st.column_config.NumberColumn("head", format="%.4g"),
         "p_value": st.column_config.NumberColumn("p", format="%.2g"),
+        "noise": st.column_config.NumberColumn(
+            "noise", format="%.3f", help="sd of ln(head / base) from run-to-run noise (empty: too little history)"
+        ),
+        "threshold": st.column_config.NumberColumn(
+            "threshold", format="%.3f", help="ratio a change had to reach: the factor or 3x the noise"
+        ),
     },
 )
 st.subheader("Ratio head / base")
