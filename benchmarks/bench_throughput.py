@@ -76,6 +76,35 @@ class SqrtDomain(Timed):
         self.sync()
 
 
+def sample_grid(suite, sample_cell) -> dict[tuple, dict[str, list[float]] | str]:
+    """Samples of every cell of ``suite``'s grid, or the reason a cell skips, in round-robin passes.
+
+    On a shared machine memory bandwidth drifts 10-15% over seconds, so a single window per
+    cell gave each cell the noise of its own moment. ``suite.passes`` passes over the grid,
+    each with its share of ``suite.budget``, spread every cell's samples over the whole
+    measurement. One cell is alive at a time (``release_cells``), so memory stays one cell's.
+    """
+    budget = suite.budget.per_pass(suite.passes)
+    outcomes: dict[tuple, dict[str, list[float]] | str] = {}
+    for _ in range(suite.passes):
+        for values in itertools.product(*suite.params):
+            if isinstance(outcomes.get(values), str):
+                continue
+            cell = dict(zip(suite.param_names, values))
+            try:
+                common.require_profile(suite.quick_grids, cell)
+                samples = sample_cell(**cell, budget=budget)
+            except NotImplementedError as exc:
+                outcomes[values] = str(exc)
+                continue
+            finally:
+                common.release_cells()
+            gathered = outcomes.setdefault(values, {})
+            for case, seconds in samples.items():
+                gathered.setdefault(case, []).extend(seconds)
+    return outcomes
+
+
 @dataclass(frozen=True)
 class BandwidthSample:
     """Median seconds of one cell's sqrt and of the copy of the same bytes, sampled together."""
@@ -85,41 +114,40 @@ class BandwidthSample:
     nbytes: int
 
 
-def sample_bandwidth(device: str, dtype: str, size: int, variant: str, budget: metrics.Budget) -> BandwidthSample:
-    """Sample sqrt and a plain copy of the same bytes alternately, so load hits both alike."""
+def bandwidth_samples(device: str, dtype: str, size: int, variant: str, budget: metrics.Budget) -> dict[str, list[float]]:
+    """Seconds of sqrt and of a plain copy of the same bytes, sampled alternately so load hits both alike."""
     cell = common.sqrt_cell(device, dtype, size, variant, "positive")
     cases = {"sqrt": metrics.Case(cell.call, cell.prepare), "copy": metrics.Case(cell.copy)}
-    samples = metrics.sample_seconds(cases, common.synchronizer(device), budget)
-    return BandwidthSample(
-        metrics.median(samples["sqrt"]), metrics.median(samples["copy"]), metrics.bytes_moved(size, cell.itemsize)
-    )
+    return metrics.sample_seconds(cases, common.synchronizer(device), budget)
 
 
 class Bandwidth:
     """Effective bandwidth, elements/s and fraction of the copy roofline, all CPU cores.
 
-    ``setup_cache`` samples every cell once, in one process, and the three ``track_*``
-    report from the same samples: consistent with each other, and a third of the cost.
+    ``setup_cache`` samples the whole grid in one process (``sample_grid``), and the three
+    ``track_*`` report from the same samples: consistent with each other, and a third of the cost.
     """
 
     params = [DEVICES, DTYPES, _BANDWIDTH_SIZES, VARIANTS]
     param_names = ["device", "dtype", "size", "variant"]
-    quick_grids = [{"dtype": {"float32"}, "size": {10_000_000}, "variant": {"allocating", "out"}}]
-    budget = metrics.Budget(min_samples=10, max_samples=200, max_seconds=1.5)
+    # Every dtype's out= cell: the README's sqrt-vs-copy table comes from the quick profile too.
+    quick_grids = [{"size": {10_000_000}, "variant": {"out"}}, {"dtype": {"float32"}, "size": {10_000_000}, "variant": {"allocating"}}]
+    budget = metrics.Budget(min_samples=12, max_samples=200, max_seconds=1.5)
+    passes = 4
     timeout = 1200  # setup_cache measures the whole grid
     version = "1"
 
     def setup_cache(self):
         """Every cell's ``BandwidthSample``, or the reason it skips."""
         measured = {}
-        for values in itertools.product(*self.params):
-            cell = dict(zip(self.param_names, values))
-            try:
-                common.require_profile(self.quick_grids, cell)
-                measured[values] = sample_bandwidth(**cell, budget=self.budget)
-            except NotImplementedError as exc:
-                measured[values] = str(exc)
-            common.release_cells()
+        for (device, dtype, size, variant), outcome in sample_grid(self, bandwidth_samples).items():
+            if isinstance(outcome, str):
+                measured[(device, dtype, size, variant)] = outcome
+                continue
+            nbytes = metrics.bytes_moved(size, common.torch_dtype(dtype).itemsize)
+            measured[(device, dtype, size, variant)] = BandwidthSample(
+                metrics.median(outcome["sqrt"]), metrics.median(outcome["copy"]), nbytes
+            )
         return measured
 
     def setup(self, measured, device, dtype, size, variant):
@@ -144,29 +172,45 @@ class Bandwidth:
     track_roofline_fraction.unit = "fraction"
 
 
+def small_tensor_samples(device: str, dtype: str, variant: str, budget: metrics.Budget) -> dict[str, list[float]]:
+    """Seconds per call on a one-element tensor, timed in blocks of ``SmallTensor.calls_per_sample``."""
+    cell = common.sqrt_cell(device, dtype, 1, variant, "positive")
+    return metrics.sample_seconds(
+        {"sqrt": metrics.Case(cell.call)}, common.synchronizer(device), budget, SmallTensor.calls_per_sample
+    )
+
+
 class SmallTensor:
     """Microseconds per call on a one-element tensor: the fixed cost of dispatch (and launch).
 
     Calls run back to back, 100 per timed block with one synchronize per block; the in-place
     variant re-roots the same positive element (it stays positive), so no copy is needed.
+    The grid is sampled in passes like ``Bandwidth`` (``sample_grid``): on a shared VM the
+    cost of a call flips between two levels (1.4 and 2.8 us on the dev box) for seconds at a time.
     """
 
     params = [DEVICES, DTYPES, VARIANTS]
     param_names = ["device", "dtype", "variant"]
     quick_grids = [{"dtype": {"float32"}}]
     budget = metrics.Budget(min_samples=20, max_samples=200, max_seconds=0.5)
+    passes = 4
     calls_per_sample = 100
     version = "1"
 
-    def setup(self, device, dtype, variant):
-        common.require_profile(self.quick_grids, dict(device=device, dtype=dtype, variant=variant))
-        cell = common.sqrt_cell(device, dtype, 1, variant, "positive")
-        samples = metrics.sample_seconds(
-            {"sqrt": metrics.Case(cell.call)}, common.synchronizer(device), self.budget, self.calls_per_sample
-        )
-        self.seconds = metrics.median(samples["sqrt"])
+    def setup_cache(self):
+        """Every cell's median seconds per call, or the reason it skips."""
+        return {
+            values: outcome if isinstance(outcome, str) else metrics.median(outcome["sqrt"])
+            for values, outcome in sample_grid(self, small_tensor_samples).items()
+        }
 
-    def track_us_per_call(self, device, dtype, variant):
+    def setup(self, measured, device, dtype, variant):
+        seconds = measured[(device, dtype, variant)]
+        if isinstance(seconds, str):
+            raise NotImplementedError(seconds)
+        self.seconds = seconds
+
+    def track_us_per_call(self, measured, device, dtype, variant):
         return metrics.microseconds(self.seconds)
 
     track_us_per_call.unit = "us"

@@ -7,10 +7,11 @@ of a plain copy of the same bytes, measured in the same run, / time of the squar
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 def bytes_moved(size: int, itemsize: int) -> int:
@@ -72,6 +73,17 @@ class Budget:
     max_samples: int = 200
     max_seconds: float = 1.5
     warmup_calls: int = 2
+
+    def per_pass(self, passes: int) -> Budget:
+        """This budget's share for one of ``passes`` passes (each pass warms up again)."""
+        if passes < 1:
+            raise ValueError(f"passes must be >= 1, got {passes}")
+        return replace(
+            self,
+            min_samples=math.ceil(self.min_samples / passes),
+            max_samples=math.ceil(self.max_samples / passes),
+            max_seconds=self.max_seconds / passes,
+        )
 
 
 def sample_seconds(

@@ -80,3 +80,10 @@ def test_sampler_stops_at_the_time_budget_after_the_minimum():
     budget = metrics.Budget(min_samples=2, max_samples=10_000, max_seconds=0.0, warmup_calls=0)
     samples = metrics.sample_seconds({"x": metrics.Case(call=lambda: None)}, sync=lambda: None, budget=budget)
     assert len(samples["x"]) == 2
+
+
+def test_budget_per_pass_splits_time_and_rounds_sample_counts_up():
+    share = metrics.Budget(min_samples=10, max_samples=200, max_seconds=1.5, warmup_calls=2).per_pass(4)
+    assert share == metrics.Budget(min_samples=3, max_samples=50, max_seconds=0.375, warmup_calls=2)
+    with pytest.raises(ValueError, match="passes"):
+        metrics.Budget().per_pass(0)

@@ -135,9 +135,25 @@ def test_every_variant_computes_the_square_root(variant):
     assert torch.equal(cell.call(), torch.sqrt(cell.x))
 
 
+def test_sample_grid_pools_every_pass_and_keeps_the_reason_a_cell_skips(quick_profile):
+    class Suite:
+        params = [["cpu", "cuda"], ["float32", "float64"], ["out"]]
+        param_names = ["device", "dtype", "variant"]
+        quick_grids = [{"dtype": {"float32"}}]
+        budget = metrics.Budget(min_samples=2, max_samples=2, max_seconds=0.0)
+        passes = 3
+
+    outcomes = bench_throughput.sample_grid(Suite, bench_throughput.small_tensor_samples)
+    assert len(outcomes[("cpu", "float32", "out")]["sqrt"]) == 3, "one sample (ceil(2 / 3)) from each of three passes"
+    assert outcomes[("cuda", "float32", "out")] == "no CUDA device"
+    assert outcomes[("cpu", "float64", "out")] == "outside the quick profile"
+
+
 def test_bandwidth_measures_its_grid_once_and_tracks_agree_with_the_arithmetic(quick_profile):
     bench = bench_throughput.Bandwidth()
     bench.budget = metrics.Budget(min_samples=3, max_samples=3, max_seconds=0.0)
+    bench.passes = 2
+    bench.params = [["cpu", "cuda"], ["float32", "float64"], [10_000_000], ["out", "allocating"]]
     measured = bench.setup_cache()
     params = ("cpu", "float32", 10_000_000, "out")
     bench.setup(measured, *params)
@@ -147,7 +163,7 @@ def test_bandwidth_measures_its_grid_once_and_tracks_agree_with_the_arithmetic(q
     assert bench.track_elements_per_s(measured, *params) == pytest.approx(1e7 / sample.sqrt_seconds)
     assert bench.track_roofline_fraction(measured, *params) == pytest.approx(sample.copy_seconds / sample.sqrt_seconds)
     with pytest.raises(NotImplementedError, match="quick profile"):
-        bench.setup(measured, "cpu", "float64", 10_000_000, "out")
+        bench.setup(measured, "cpu", "float64", 10_000_000, "allocating")
     with pytest.raises(NotImplementedError):
         bench.setup(measured, "cuda", "float32", 10_000_000, "out")
 
