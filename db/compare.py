@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 from sqlalchemy.engine import Engine
 
+from sqrtwatch.db.changepoints import DetectionConfig
 from sqrtwatch.db.compare_noise import attach_noise, difference_noise
 from sqrtwatch.db.engine import session_scope
 from sqrtwatch.db.series import decode_samples, higher_is_better, is_deterministic, load_values
@@ -33,8 +34,9 @@ DEFAULT_FACTOR = 1.10
 # Mann-Whitney U significance level (asv compare uses 0.002 on its own statistics).
 DEFAULT_ALPHA = 0.01
 # A change must exceed this many standard deviations of log(head / base) that run-to-run
-# noise alone gives (3: a 0.3 % chance per row for normal noise, before its heavy tails).
-DEFAULT_NOISE_K = 3.0
+# noise alone gives: detection's z threshold (min_z) for one point on either side. With the
+# noise estimated from 20 runs, normal noise passes it 0.3 % of the time, heavy-tailed 2 %.
+DEFAULT_NOISE_K = DetectionConfig.min_z
 BASE_URL_ENV = "SQRTWATCH_BASE_URL"
 FILTER_KINDS = {"commit": "commit_hash", "torch": "torch_version", "env": "env_name", "machine": "machine"}
 MARKS = ("regressed", "improved", "not significant", "new", "missing", "failed", "incomparable")
@@ -336,7 +338,7 @@ def summary_line(comparison: Comparison) -> str:
     counts = comparison.counts()
     facts = ", ".join(f"{n} {mark}" for mark, n in counts.items() if n)
     verdict = "Regressions found" if counts["regressed"] else "No significant regression"
-    noise = [f"{comparison.noise_k:g}x run-to-run noise"]
+    noise = [f"{comparison.noise_k:g}x run-to-run noise" if comparison.noise_k else "run-to-run noise ignored"]
     within = sum(comparison.within_noise(row) for row in comparison.rows)
     if within:
         noise.append(f"{within} within noise")

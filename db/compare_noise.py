@@ -64,20 +64,21 @@ def attach_noise(session, cells: dict[tuple, dict], window: int = NOISE_WINDOW) 
         return
     history = load_values(session, sorted(wanted)).merge(runs, on="run_id")
     history = history[(history["status"] == "ok") & (history["value"] > 0) & np.isfinite(history["value"])]
-    series = {
-        key: group.sort_values("position")[["position", "version", "value"]]
-        for key, group in history.groupby(["machine", "env_name", "benchmark", "params"], sort=False)
-    }
+    history = history.sort_values("position", kind="stable").reset_index(drop=True)
+    # Plain arrays and one index per series: a pandas filter per cell costs ~5 ms, 5 s for 1,000 cells.
+    series = history.groupby(["machine", "env_name", "benchmark", "params"], sort=False).indices
+    positions, versions = history["position"].to_numpy(), history["version"].to_numpy()
+    values = history["value"].to_numpy(dtype=float)
     for record in cells.values():
         points = series.get((record["machine"], record["env_name"], record["benchmark"], record["params"]))
         if points is None:
             continue
         end = position[record["run_id"]]
-        mask = (points["position"] >= end - window) & (points["position"] < end) & (points["version"] == record["version"])
-        values = points.loc[mask, "value"].to_numpy(dtype=float)
-        record["noise_runs"] = len(values)
-        if len(values) >= MIN_NOISE_RUNS:
-            record["noise"] = run_noise(np.log(values))
+        earlier = points[(positions[points] >= end - window) & (positions[points] < end)]
+        earlier = earlier[versions[earlier] == record["version"]]
+        record["noise_runs"] = len(earlier)
+        if len(earlier) >= MIN_NOISE_RUNS:
+            record["noise"] = run_noise(np.log(values[earlier]))
 
 
 def difference_noise(base_noise: float | None, head_noise: float | None) -> float | None:

@@ -175,7 +175,7 @@ def alerts(db_url: str, fmt: str, status: str) -> None:
 @click.option(
     "--noise-k",
     type=click.FloatRange(min=0.0),
-    default=3.0,
+    default=4.0,
     show_default=True,
     help="A timing change must also exceed K times its series' run-to-run noise (0: off).",
 )

@@ -58,7 +58,7 @@ st.dataframe(
             "noise", format="%.3f", help="sd of ln(head / base) from run-to-run noise (empty: too little history)"
         ),
         "threshold": st.column_config.NumberColumn(
-            "threshold", format="%.3f", help="ratio a change had to reach: the factor or 3x the noise"
+            "threshold", format="%.3f", help="ratio a change had to reach: the factor or 4x the noise"
         ),
     },
 )
