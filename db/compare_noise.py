@@ -29,7 +29,7 @@ MIN_NOISE_RUNS = 5
 def attach_noise(session, cells: dict[tuple, dict], window: int = NOISE_WINDOW) -> None:
     """Set ``noise`` (robust sd of the log value between runs, None if unknown) and ``noise_runs`` on every cell.
 
-    ``cells`` are the records :func:`sqrtwatch.db.compare` chose (run_id, machine,
+    ``cells`` are the records :mod:`sqrtwatch.db.compare` chose (run_id, machine,
     env_name, benchmark, params, version, status, value). The history of a cell is
     its series' ok, positive values of the same benchmark version in the ``window``
     runs of its environment before the cell's own run, oldest first.
