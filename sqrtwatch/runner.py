@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqrtwatch import torch_matrix
+from sqrtwatch import asv_output, torch_matrix
 from sqrtwatch.context import collect_context, context_path, write_context
 
 PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
@@ -73,10 +73,19 @@ class Checkout:
 
 
 def _asv(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    """Run asv, its skip lines summarised (``asv_output``)."""
     command = [sys.executable, "-m", "asv", *args]
-    completed = subprocess.run(command, cwd=cwd, env=env)
+    returncode = asv_output.run_relayed(command, cwd=cwd, env=env)
+    if returncode != 0:
+        raise RunError(f"asv exited with status {returncode}: {' '.join(command)}")
+
+
+def _register_machine(config_path: Path, machine: str, cwd: Path, env: dict[str, str]) -> None:
+    """``asv machine --yes``: its questionnaire is shown only if it fails."""
+    command = [sys.executable, "-m", "asv", "machine", "--yes", "--config", str(config_path), "--machine", machine]
+    completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
-        raise RunError(f"asv exited with status {completed.returncode}: {' '.join(command)}")
+        raise RunError(f"asv could not register machine {machine!r}:\n{completed.stdout}{completed.stderr}")
 
 
 def write_run_config(checkout: Checkout, results_dir: Path, config_path: Path) -> Path:
@@ -200,7 +209,7 @@ def _run_asv(
     env[PROFILE_ENV_VAR] = profile
     env[DETAIL_ENV_VAR] = str(detail_dir)
 
-    _asv(["machine", "--yes", "--config", str(config_path), "--machine", machine], checkout.root, env)
+    _register_machine(config_path, machine, checkout.root, env)
     args = [
         "run",
         "--config",
