@@ -17,12 +17,10 @@ import re
 from itertools import product
 from pathlib import Path
 
-PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
-DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
-IMPLS_ENV_VAR = "SQRTWATCH_IMPLS"
+from .common import DEVICES, DTYPES, active_profile, plugin_names
 
-DEVICES = ["cpu", "cuda", "mps"]
-DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
+DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
+
 BUILTIN_IMPLS = ["torch.sqrt", "torch.compile", "pow_half", "mul_rsqrt", "numpy"]
 
 # Samples per sampled dtype (float64 and complex always; float32 in the quick profile).
@@ -34,20 +32,7 @@ SAMPLES = {
 QUICK_COMPILE_DTYPES = {"float32"}
 
 
-def registered_impl_names() -> list[str]:
-    """Names of the implementations registered through SQRTWATCH_IMPLS (name=module:function;...)."""
-    raw = os.environ.get(IMPLS_ENV_VAR, "")
-    return [entry.split("=", 1)[0].strip() for entry in raw.split(";") if "=" in entry]
-
-
-IMPLS = BUILTIN_IMPLS + [name for name in registered_impl_names() if name not in BUILTIN_IMPLS]
-
-
-def active_profile() -> str:
-    profile = os.environ.get(PROFILE_ENV_VAR, "full").strip() or "full"
-    if profile not in SAMPLES:
-        raise ValueError(f"{PROFILE_ENV_VAR}={profile!r}: expected quick or full")
-    return profile
+IMPLS = BUILTIN_IMPLS + plugin_names(BUILTIN_IMPLS)
 
 
 def in_profile(profile: str, dtype: str, impl: str) -> bool:

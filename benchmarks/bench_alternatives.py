@@ -27,23 +27,9 @@ MATH_LOOP_MAX_SIZE = 1_000
 COMPILED_DTYPES = ("float32", "float64")
 
 
-def plugin_names(raw: str) -> list[str]:
-    """Names registered in a ``SQRTWATCH_IMPLS`` value, in order, without validating them.
-
-    Parsing stays lenient here because an import must never raise; a malformed entry
-    fails its own cells in ``setup`` with sqrtwatch's error message.
-    """
-    names = []
-    for entry in raw.split(";"):
-        name = entry.partition("=")[0].strip()
-        if name and name not in BUILTIN_IMPLS and name not in names:
-            names.append(name)
-    return names
-
-
 # The environment, not the hardware, decides the plug-ins: the same configuration gives
 # the same parameter list on every machine.
-IMPLS = BUILTIN_IMPLS + plugin_names(os.environ.get("SQRTWATCH_IMPLS", ""))
+IMPLS = BUILTIN_IMPLS + common.plugin_names(BUILTIN_IMPLS)
 
 
 def _python_floats_sqrt(values):

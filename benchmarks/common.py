@@ -31,6 +31,7 @@ NEGATIVE_FRACTION = {"positive": 0.0, "negative_0.1pct": 0.001, "negative_50pct"
 
 PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"  # set by ``sqrtwatch run`` (see sqrtwatch/runner.py)
 PROFILES = ("quick", "full")
+IMPLS_ENV_VAR = "SQRTWATCH_IMPLS"  # user plug-ins, ``name=module:function;...`` (sqrtwatch/impls.py)
 
 Grid = Mapping[str, Collection]
 
@@ -41,6 +42,22 @@ def active_profile() -> str:
     if profile not in PROFILES:
         raise ValueError(f"{PROFILE_ENV_VAR}={profile!r}: expected one of {', '.join(PROFILES)}")
     return profile
+
+
+def plugin_names(builtins: Sequence[str], raw: str | None = None) -> list[str]:
+    """Names registered in ``SQRTWATCH_IMPLS`` (or ``raw``), in order, minus ``builtins`` and repeats.
+
+    Lenient on purpose: a suite's import must never raise, so a malformed entry still names a
+    parameter, and its cells fail in ``setup`` with ``sqrtwatch.impls``' strict error message.
+    """
+    if raw is None:
+        raw = os.environ.get(IMPLS_ENV_VAR, "")
+    names: list[str] = []
+    for entry in raw.split(";"):
+        name = entry.partition("=")[0].strip()
+        if name and name not in builtins and name not in names:
+            names.append(name)
+    return names
 
 
 def in_grid(grid: Grid, cell: Mapping[str, object]) -> bool:

@@ -59,11 +59,6 @@ def test_detail_file_names_are_file_safe():
     assert detail_file_name("my.kernels:fast_sqrt", "float32", "cuda") == "accuracy-my.kernels_fast_sqrt-float32-cuda.json"
 
 
-def test_registered_impls_become_parameters(monkeypatch):
-    monkeypatch.setenv("SQRTWATCH_IMPLS", "fast=my.kernels:fast_sqrt; torch.sqrt=math:sqrt")
-    assert bench_accuracy.registered_impl_names() == ["fast", "torch.sqrt"]
-
-
 def test_a_failing_implementation_fails_only_its_cell(monkeypatch):
     monkeypatch.setenv("SQRTWATCH_IMPLS", "broken=tests.test_accuracy_suite:broken_sqrt")
     reports = collect_reports([("cpu", "float16", "broken"), ("cpu", "float16", "numpy")], "quick", None)

@@ -169,9 +169,21 @@ def test_bandwidth_measures_its_grid_once_and_tracks_agree_with_the_arithmetic(q
 
 
 def test_plugin_names_parse_leniently():
-    assert bench_alternatives.plugin_names("mine=pkg.mod:fn; other = m:f;;mine=x:y") == ["mine", "other"]
-    assert bench_alternatives.plugin_names("") == []
-    assert bench_alternatives.plugin_names("torch.sqrt=m:f") == [], "built-ins are not duplicated"
+    builtins = bench_alternatives.BUILTIN_IMPLS
+    assert common.plugin_names(builtins, "mine=pkg.mod:fn; other = m:f;;mine=x:y") == ["mine", "other"]
+    assert common.plugin_names(builtins, "") == []
+    assert common.plugin_names(builtins, "torch.sqrt=m:f") == [], "built-ins are not duplicated"
+    assert common.plugin_names(builtins, "no_equals_sign") == ["no_equals_sign"], "it fails its cells, loudly"
+
+
+def test_both_suites_take_the_same_plugins_from_the_environment():
+    script = (
+        "from benchmarks import bench_accuracy as acc, bench_alternatives as alt\n"
+        "print([n for n in acc.IMPLS if n not in acc.BUILTIN_IMPLS], [n for n in alt.IMPLS if n not in alt.BUILTIN_IMPLS])\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "SQRTWATCH_IMPLS": "fast=k:f;broken;numpy=m:f", "PYTHONPATH": str(REPO_ROOT)}
+    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True)
+    assert completed.stdout.strip() == "['fast', 'broken'] ['fast', 'broken']"
 
 
 def test_registered_plugin_is_benchmarked_by_name(tmp_path):
