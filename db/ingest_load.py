@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from sqrtwatch.db.asv_parse import ParsedResults, SuiteBenchmark, default_type_and_unit
 from sqrtwatch.db.context import RunContext
+from sqrtwatch.db.env_names import stored_env_name
 from sqrtwatch.db.models import (
     AccuracyResult,
     Benchmark,
@@ -252,10 +253,12 @@ def _as_text(value: Any) -> str | None:
 
 
 def _environment(connection: sa.Connection, machine_id: int, parsed: ParsedResults, context: RunContext | None) -> int:
+    # Runs of one interpreter share a name whatever the checkout path (see env_names).
+    name = stored_env_name(parsed.env_name, parsed.python, None if context is None else context.raw)
     environment_id = get_or_create(
         connection,
         Environment,
-        {"machine_id": machine_id, "name": parsed.env_name},
+        {"machine_id": machine_id, "name": name},
         {"python": parsed.python, "requirements": parsed.requirements},
     )
     if context is not None and _is_latest_run(connection, environment_id, parsed.date):

@@ -98,9 +98,11 @@ class Machine(Base):
 class Environment(Base):
     """An asv environment on one machine, with the torch build last seen in it.
 
-    asv's env name for an ``existing`` environment embeds the Python path, not
-    the torch version, so the torch fields live here (latest run) and exactly
-    per run in :class:`Run`.
+    ``name`` is asv's env name, except for asv ``existing`` environments, whose
+    name embeds the interpreter path: they are stored as
+    ``existing-py<X.Y>-torch<version>`` (see :mod:`sqrtwatch.db.env_names`), so
+    checkouts at different paths share series. The torch fields show the latest
+    run; each run has its own in :class:`Run`.
     """
 
     __tablename__ = "environments"
