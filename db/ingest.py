@@ -2,8 +2,10 @@
 
 Each results file is one transaction, retried while another writer holds the
 lock; a bad file is reported with its path and reason and the others still
-load. Files already loaded and unchanged are skipped without being parsed.
-Large directories are parsed in worker processes while this process writes.
+load. Files already loaded are skipped: unchanged size and mtime without being
+read, unchanged content (a copy, a touch) without being parsed. Files are known
+by their path relative to the ingested directory (``<machine>/<file>`` in asv's
+layout). Large directories are parsed in worker processes while this process writes.
 """
 
 from __future__ import annotations
@@ -114,9 +116,15 @@ class ParseJob:
     """A results file to read and parse (in a worker process for large directories)."""
 
     results_file: Path
-    relative: str  # "<machine dir>/<file name>", the key in ingested_files
+    relative: str  # the key in ingested_files (see _relative_key)
     stat_signature: str
     suite: dict[str, SuiteBenchmark]
+    known_hash: str | None = None  # content hash stored at the last load of this path
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A results file whose bytes (and its context's) are those already loaded."""
 
 
 @dataclass(frozen=True)
@@ -138,13 +146,13 @@ def ingest_results_dir(engine: Engine, path: Path, progress: bool = False) -> In
         return report
     with write_connection(engine) as connection:
         known = known_files(connection)
-    jobs, machines = _plan(engine, machine_dirs, known, report)
+    jobs, machines = _plan(engine, path, machine_dirs, known, report)
     benchmark_ids = BenchmarkIds()
     with _progress(progress, len(jobs)) as advance, _parser_pool(len(jobs)) as pool:
         for job, outcome in zip(jobs, _prepared_in_order(jobs, pool)):
             if isinstance(outcome, IngestError):
                 report.errors.append(outcome)
-            elif known.get(job.relative, ("", ""))[1] == outcome.record.content_hash:
+            elif isinstance(outcome, Unchanged):
                 # Copied or touched, not changed: remember the new mtime only.
                 with write_connection(engine) as connection:
                     refresh_stat_signature(connection, job.relative, job.stat_signature)
@@ -158,7 +166,11 @@ def ingest_results_dir(engine: Engine, path: Path, progress: bool = False) -> In
 
 
 def _plan(
-    engine: Engine, machine_dirs: list[MachineDir], known: dict[str, tuple[str, str]], report: IngestReport
+    engine: Engine,
+    results_dir: Path,
+    machine_dirs: list[MachineDir],
+    known: dict[str, tuple[str, str]],
+    report: IngestReport,
 ) -> tuple[list[ParseJob], dict[Path, dict[str, str | None]]]:
     """The files to parse (new or changed by size/mtime) and each machine's machine.json."""
     suites: dict[Path, dict[str, SuiteBenchmark] | None] = {}
@@ -172,17 +184,28 @@ def _plan(
             continue
         machines[machine_dir.path] = machine_info
         for results_file in machine_dir.results_files:
-            relative = f"{results_file.parent.name}/{results_file.name}"
+            relative = _relative_key(results_dir, results_file)
             try:
                 stat_signature = _stat_signature(results_file, context_file_for(results_file))
             except OSError as error:
                 report.errors.append(IngestError(results_file, f"cannot read: {error.strerror or error}"))
                 continue
-            if known.get(relative, ("", ""))[0] == stat_signature:
+            known_stat, known_hash = known.get(relative, (None, None))
+            if known_stat == stat_signature:
                 report.files_unchanged += 1
             else:
-                jobs.append(ParseJob(results_file, relative, stat_signature, suite))
+                jobs.append(ParseJob(results_file, relative, stat_signature, suite, known_hash))
     return jobs, machines
+
+
+def _relative_key(results_dir: Path, results_file: Path) -> str:
+    """``results_file``'s path relative to the ingested directory, with ``/`` separators.
+
+    In asv's layout that is ``<machine>/<file>``. Two result trees nested in one
+    directory (copies, CI artifacts) may hold the same ``<machine>/<file>``: keyed by
+    that alone, each ingest would find the other copy's mtime, and re-read every file.
+    """
+    return results_file.relative_to(results_dir).as_posix()
 
 
 def _load_suite(engine: Engine, root: Path, report: IngestReport) -> dict[str, SuiteBenchmark] | None:
@@ -210,8 +233,11 @@ def _load_machine(machine_dir: MachineDir, report: IngestReport) -> dict[str, st
         return None
 
 
-def read_and_parse(job: ParseJob) -> Prepared | IngestError:
-    """Read, hash and parse one results file and its context file (no database access)."""
+def read_and_parse(job: ParseJob) -> Prepared | Unchanged | IngestError:
+    """Read, hash and parse one results file and its context file (no database access).
+
+    Content already loaded (same hash) is not parsed again.
+    """
     results_file = job.results_file
     context_file = context_file_for(results_file)
     try:
@@ -220,6 +246,8 @@ def read_and_parse(job: ParseJob) -> Prepared | IngestError:
     except OSError as error:
         return IngestError(results_file, f"cannot read: {error.strerror or error}")
     content_hash = hashlib.sha256(raw + b"\0" + (raw_context or b"")).hexdigest()
+    if content_hash == job.known_hash:
+        return Unchanged()
     try:
         parsed = parse_results(load_json_bytes(raw), results_file.name, job.suite, results_file.parent.name)
     except ResultsFormatError as error:
@@ -243,7 +271,7 @@ def _parser_pool(jobs: int) -> Iterator[Executor | None]:
         yield pool
 
 
-def _prepared_in_order(jobs: list[ParseJob], pool: Executor | None) -> Iterator[Prepared | IngestError]:
+def _prepared_in_order(jobs: list[ParseJob], pool: Executor | None) -> Iterator[Prepared | Unchanged | IngestError]:
     """read_and_parse of each job, in order, with a bounded number parsed ahead."""
     if pool is None:
         yield from map(read_and_parse, jobs)

@@ -1,6 +1,11 @@
 """Measure ingestion and the series query on a synthetic history; prints the figures.
 
     .venv/bin/python scripts/bench_ingest.py [--commits 1000] [--benchmarks 200] [--samples 0] [--db URL]
+    .venv/bin/python scripts/bench_ingest.py --history DIR [--commits N]   # DIR: kept and reused
+
+With --history an existing directory is measured as it is (its results files
+are counted; nested copies of a results tree included), and the new run is
+the commit after the last one of its top-level machine directory.
 
 Targets (issue 5): >= 50,000 values/s ingest into SQLite for 1,000 files x 200
 benchmarks x 10 parameter combinations; one new run ingested into that database
@@ -46,7 +51,8 @@ def main() -> None:
         if args.history is None:
             write_history(results, args.commits, args.benchmarks, args.samples)
         size = sum(p.stat().st_size for p in results.rglob("*.json"))
-        print(f"history: {args.commits} files x {args.benchmarks} benchmarks x 10 combinations, "
+        files = [p for p in results.rglob("*.json") if p.name not in ("machine.json", "benchmarks.json")]
+        print(f"history: {len(files)} files x {args.benchmarks} benchmarks x 10 combinations, "
               f"{args.samples} samples/value, {size / 1e6:.0f} MB, ready in {time.perf_counter() - start:.1f} s")
 
         engine = connect(args.db or f"sqlite:///{Path(tmp) / 'bench.db'}")
@@ -61,7 +67,9 @@ def main() -> None:
               f"parser workers {workers_cpu:.1f} s in total")
 
         names = benchmark_names(args.benchmarks)
-        write_results_file(results, names, args.commits, args.samples, random.Random(1))
+        # A commit the history does not have yet (a reused history may hold more than --commits).
+        next_commit = sum(1 for p in (results / MACHINE).glob("*.json") if p.name != "machine.json")
+        write_results_file(results, names, next_commit, args.samples, random.Random(1))
         start = time.perf_counter()
         report = ingest_results_dir(engine, results)
         elapsed = time.perf_counter() - start

@@ -80,6 +80,22 @@ def test_reingesting_adds_nothing(db_url, quirks):
     engine.dispose()
 
 
+def test_nested_copies_of_a_results_tree_are_known_apart(sqlite_url, quirks, tmp_path):
+    """Two trees with the same <machine>/<file> names (collected CI artifacts) each keep their own signature."""
+    copy = Path(shutil.copytree(quirks, tmp_path / "artifact-2"))
+    for path in copy.rglob("*.json"):
+        os.utime(path, (1, 1))
+    copy.rename(quirks / "artifact-2")
+    engine = connect(sqlite_url)
+    ingest_results_dir(engine, quirks)
+    again = ingest_results_dir(engine, quirks)
+    with engine.connect() as connection:
+        keys = set(connection.execute(sa.text("SELECT path FROM ingested_files")).scalars())
+    assert keys == {f"{prefix}{MACHINE_DIR}/{name}" for prefix in ("", "artifact-2/") for name in ("aaaaaaaa-py3.8.json", B_FILE)}
+    assert (again.files_loaded, again.files_unchanged) == (0, 4)
+    engine.dispose()
+
+
 def test_a_rerun_benchmark_replaces_its_values(sqlite_url, quirks):
     engine = connect(sqlite_url)
     ingest_results_dir(engine, quirks)
