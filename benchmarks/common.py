@@ -207,16 +207,17 @@ class Timed:
     call: that is how the in-place variant gets a fresh copy each call, and it treats all
     variants alike. (asv forces one call per sample anyway for any class with a ``setup``.)
 
-    Samples come from four rounds, each a separate process at a different moment of the
+    Samples come from eight rounds, each a separate process at a different moment of the
     run: on a shared machine memory bandwidth drifts 10-15% over seconds, and one 1 s
-    window per cell left each cell with the noise of its moment (5.8% median run-to-run
-    spread at >= 100k elements; 1.6% with four rounds of 0.25 s).
+    window per cell left each cell with the noise of its moment. Median run-to-run spread
+    of ``Sqrt`` at >= 100k elements, quick profile, quiet 2-core VM: 5.8% with one 1 s
+    round, 1.6-4.0% with four of 0.25 s, 2.5% with eight of 0.125 s (same wall time).
     """
 
     number = 1
-    repeat = (5, 200, 0.25)  # min samples, max samples, seconds per round
-    rounds = 4
-    warmup_time = 0.2
+    repeat = (3, 200, 0.125)  # min samples, max samples, seconds per round
+    rounds = 8
+    warmup_time = 0.05
     timeout = 180
 
 
