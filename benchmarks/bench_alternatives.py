@@ -84,6 +84,10 @@ class Alternatives(Timed):
     ]
     # Compilation happens in setup, inside asv's per-cell timeout.
     timeout = 600
+    # Every round is a new process, and torch.compile costs ~5 s per process even with
+    # inductor's cache warm: eight rounds took 743 s of a 1,917 s full profile, four 477 s.
+    rounds = 4
+    repeat = (3, 200, 0.25)
     version = "1"
 
     def setup(self, impl, device, dtype, size):
