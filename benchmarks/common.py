@@ -210,8 +210,9 @@ class Timed:
     Samples come from eight rounds, each a separate process at a different moment of the
     run: on a shared machine memory bandwidth drifts 10-15% over seconds, and one 1 s
     window per cell left each cell with the noise of its moment. Median run-to-run spread
-    of ``Sqrt`` at >= 100k elements, quick profile, quiet 2-core VM: 5.8% with one 1 s
-    round, 1.6-4.0% with four of 0.25 s, 2.5% with eight of 0.125 s (same wall time).
+    of ``Sqrt`` at >= 100k elements, quick profile, quiet 2-core VM: 4.3-5.8% with one 1 s
+    round (quick profile 68 s), 1.6-4.0% with four of 0.25 s (123-130 s), 2.5% with eight
+    of 0.125 s (132 s).
     """
 
     number = 1
