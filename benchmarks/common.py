@@ -253,10 +253,6 @@ class SqrtCell:
         """A plain copy of the bytes the square root reads and writes."""
         return self.buffer.copy_(self.x)
 
-    @property
-    def itemsize(self) -> int:
-        return self.x.element_size()
-
 
 @functools.cache
 def sqrt_cell(device: str, dtype: str, size: int, variant: str, domain: str, threads: str = "all") -> SqrtCell:

@@ -174,8 +174,7 @@ def compare_selections(
     ]
     with session_scope(engine, write=False) as session:
         sides = [_newest_cells(session, selection, key) for selection in (base_sel, head_sel)]
-        for cells in sides:
-            attach_noise(session, cells)
+        attach_noise(session, [*sides[0].values(), *sides[1].values()])
     comparison = Comparison(base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None, noise_k=noise_k)
     for index in sorted(sides[0].keys() | sides[1].keys()):
         row = _compare_cell(dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha, noise_k)
@@ -342,8 +341,9 @@ def summary_line(comparison: Comparison) -> str:
     within = sum(comparison.within_noise(row) for row in comparison.rows)
     if within:
         noise.append(f"{within} within noise")
-    if comparison.noise_unknown():
-        noise.append(f"noise unknown for {comparison.noise_unknown()}")
+    unknown = comparison.noise_unknown()
+    if unknown:
+        noise.append(f"noise unknown for {unknown}")
     return (
         f"{verdict}: {comparison.head} vs {comparison.base}, {len(comparison.rows)} benchmarks "
         f"({facts}; factor {comparison.factor:g}, {', '.join(noise)})"

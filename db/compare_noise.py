@@ -26,10 +26,10 @@ NOISE_WINDOW = 20
 MIN_NOISE_RUNS = 5
 
 
-def attach_noise(session, cells: dict[tuple, dict], window: int = NOISE_WINDOW) -> None:
+def attach_noise(session, cells: list[dict], window: int = NOISE_WINDOW) -> None:
     """Set ``noise`` (robust sd of the log value between runs, None if unknown) and ``noise_runs`` on every cell.
 
-    ``cells`` are the records :mod:`sqrtwatch.db.compare` chose (run_id, machine,
+    ``cells`` are the records :mod:`sqrtwatch.db.compare` chose on both sides (run_id, machine,
     env_name, benchmark, params, version, status, value). The history of a cell is
     its series' ok, positive values of the same benchmark version in the ``window``
     runs of its environment before the cell's own run, oldest first.
@@ -38,9 +38,9 @@ def attach_noise(session, cells: dict[tuple, dict], window: int = NOISE_WINDOW) 
 
     from sqrtwatch.db.models import Environment, Machine, Revision, Run
 
-    for record in cells.values():
+    for record in cells:
         record["noise"], record["noise_runs"] = None, 0
-    environments = {(record["machine"], record["env_name"]) for record in cells.values()}
+    environments = {(record["machine"], record["env_name"]) for record in cells}
     if not environments:
         return
     statement = (
@@ -56,7 +56,7 @@ def attach_noise(session, cells: dict[tuple, dict], window: int = NOISE_WINDOW) 
     position = dict(zip(runs["run_id"], runs["position"]))
     run_ids_by_env = {key: group["run_id"].tolist() for key, group in runs.groupby(["machine", "env_name"])}
     wanted: set[int] = set()
-    for record in cells.values():
+    for record in cells:
         end = position[record["run_id"]]
         env_runs = run_ids_by_env[(record["machine"], record["env_name"])]
         wanted.update(env_runs[max(0, end - window) : end])
@@ -69,7 +69,7 @@ def attach_noise(session, cells: dict[tuple, dict], window: int = NOISE_WINDOW) 
     series = history.groupby(["machine", "env_name", "benchmark", "params"], sort=False).indices
     positions, versions = history["position"].to_numpy(), history["version"].to_numpy()
     values = history["value"].to_numpy(dtype=float)
-    for record in cells.values():
+    for record in cells:
         points = series.get((record["machine"], record["env_name"], record["benchmark"], record["params"]))
         if points is None:
             continue
