@@ -88,7 +88,9 @@ class Accuracy:
     timeout = 7200  # setup_cache sweeps every cell; the full profile takes minutes
 
     def setup_cache(self):
-        return collect_reports(product(DEVICES, DTYPES, IMPLS), active_profile(), os.environ.get(DETAIL_ENV_VAR))
+        return collect_reports(
+            product(DEVICES, DTYPES, IMPLS), active_profile(), os.environ.get(DETAIL_ENV_VAR)
+        )
 
     def setup(self, reports, device, dtype, impl):
         report = reports[(device, dtype, impl)]

@@ -40,7 +40,9 @@ def inductor_missing(device: str) -> str | None:
     """Why ``torch.compile`` cannot generate code for ``device`` here, or None if it can."""
     if importlib.util.find_spec("torch._inductor") is None:
         return "this torch has no inductor"
-    if device == "cpu" and not any(shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c):
+    if device == "cpu" and not any(
+        shutil.which(c) for c in (os.environ.get("CXX", ""), "g++", "c++", "clang++") if c
+    ):
         return "inductor needs a C++ compiler on the CPU"
     if device == "cuda" and importlib.util.find_spec("triton") is None:
         return "inductor needs triton on CUDA"
@@ -56,7 +58,9 @@ def _prepared(impl: str, device: str, dtype: str, size: int):
     x = common.input_tensor(dtype, size, "positive", device)
     if impl == "math.sqrt":
         if device != "cpu" or dtype != "float64" or size > MATH_LOOP_MAX_SIZE:
-            raise NotImplementedError("math.sqrt loops over Python floats (float64) on the CPU, sizes <= 1000")
+            raise NotImplementedError(
+                "math.sqrt loops over Python floats (float64) on the CPU, sizes <= 1000"
+            )
         values = x.tolist()
         return functools.partial(_python_floats_sqrt, values)
     if impls is None:
@@ -80,7 +84,11 @@ class Alternatives(Timed):
     param_names = ["impl", "device", "dtype", "size"]
     # torch.compile stays out: compiling takes 3-20 s per cell on a 2-core machine.
     quick_grids = [
-        {"impl": {"torch.sqrt", "numpy", "math.sqrt", "pow_half", "mul_rsqrt"}, "dtype": {"float64"}, "size": {1_000, 100_000}}
+        {
+            "impl": {"torch.sqrt", "numpy", "math.sqrt", "pow_half", "mul_rsqrt"},
+            "dtype": {"float64"},
+            "size": {1_000, 100_000},
+        }
     ]
     # Compilation happens in setup, inside asv's per-cell timeout.
     timeout = 600

@@ -21,7 +21,10 @@ class Sqrt(Timed):
 
     params = [DEVICES, DTYPES, SIZES, VARIANTS]
     param_names = ["device", "dtype", "size", "variant"]
-    quick_grids = [{"dtype": {"float32"}, "size": {1, 100_000, 10_000_000}}, {"dtype": {"float64"}, "size": {100_000}}]
+    quick_grids = [
+        {"dtype": {"float32"}, "size": {1, 100_000, 10_000_000}},
+        {"dtype": {"float64"}, "size": {100_000}},
+    ]
     version = "1"
 
     def setup(self, device, dtype, size, variant):
@@ -114,7 +117,9 @@ class BandwidthSample:
     nbytes: int
 
 
-def bandwidth_samples(device: str, dtype: str, size: int, variant: str, budget: metrics.Budget) -> dict[str, list[float]]:
+def bandwidth_samples(
+    device: str, dtype: str, size: int, variant: str, budget: metrics.Budget
+) -> dict[str, list[float]]:
     """Seconds of sqrt and of a plain copy of the same bytes, sampled alternately so load hits both alike."""
     cell = common.sqrt_cell(device, dtype, size, variant, "positive")
     cases = {"sqrt": metrics.Case(cell.call, cell.prepare), "copy": metrics.Case(cell.copy)}
@@ -131,7 +136,10 @@ class Bandwidth:
     params = [DEVICES, DTYPES, _BANDWIDTH_SIZES, VARIANTS]
     param_names = ["device", "dtype", "size", "variant"]
     # Every dtype's out= cell: the README's sqrt-vs-copy table comes from the quick profile too.
-    quick_grids = [{"size": {10_000_000}, "variant": {"out"}}, {"dtype": {"float32"}, "size": {10_000_000}, "variant": {"allocating"}}]
+    quick_grids = [
+        {"size": {10_000_000}, "variant": {"out"}},
+        {"dtype": {"float32"}, "size": {10_000_000}, "variant": {"allocating"}},
+    ]
     budget = metrics.Budget(min_samples=12, max_samples=200, max_seconds=1.5)
     passes = 4
     timeout = 1200  # setup_cache measures the whole grid
@@ -172,7 +180,9 @@ class Bandwidth:
     track_roofline_fraction.unit = "fraction"
 
 
-def small_tensor_samples(device: str, dtype: str, variant: str, budget: metrics.Budget) -> dict[str, list[float]]:
+def small_tensor_samples(
+    device: str, dtype: str, variant: str, budget: metrics.Budget
+) -> dict[str, list[float]]:
     """Seconds per call on a one-element tensor, timed in blocks of ``SmallTensor.calls_per_sample``."""
     cell = common.sqrt_cell(device, dtype, 1, variant, "positive")
     return metrics.sample_seconds(

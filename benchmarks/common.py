@@ -255,7 +255,9 @@ class SqrtCell:
 
 
 @functools.cache
-def sqrt_cell(device: str, dtype: str, size: int, variant: str, domain: str, threads: str = "all") -> SqrtCell:
+def sqrt_cell(
+    device: str, dtype: str, size: int, variant: str, domain: str, threads: str = "all"
+) -> SqrtCell:
     """The cell for these parameters, after skipping it where it cannot run (cached per process).
 
     asv re-runs ``setup`` before every timed call, so everything costly happens here, once.

@@ -11,7 +11,9 @@ from sqrtwatch.dashboard import data, start
 st.set_page_config(page_title="sqrtwatch", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = [
-    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page(
+        "views/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True
+    ),
     st.Page("views/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/accuracy.py", title="Accuracy", icon=":material/target:", url_path="accuracy"),

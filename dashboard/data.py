@@ -18,9 +18,10 @@ import streamlit as st
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from sqrtwatch.dashboard.serve import DB_ENV_VAR, read_only_from_env
 from sqrtwatch.db import queries
-from sqrtwatch.db.engine import DatabaseError, connect
+from sqrtwatch.db.schema.engine import DatabaseError, connect
+
+from .serve import DB_ENV_VAR, read_only_from_env
 
 DEFAULT_DB_URL = "sqlite:///sqrtwatch.db"
 
@@ -76,7 +77,7 @@ def database_health(url: str) -> DatabaseHealth:
             return DatabaseHealth(_display_url(url), runs=queries.count_runs(session))
     except DatabaseError as error:
         return DatabaseHealth(_display_url(url), error=str(error))
-    except Exception as error:  # noqa: BLE001 - the start page must show any failure, not a traceback
+    except Exception as error:
         return DatabaseHealth(_display_url(url), error=f"{type(error).__name__}: {error}")
 
 
@@ -136,7 +137,9 @@ def values(
     run_ids: tuple[int, ...] | None = None,
 ) -> pd.DataFrame:
     """Values of ``benchmarks`` with their runs, narrowed to ``params`` / ``machine`` / ``run_ids``."""
-    frame = _with_dates(_read(src, queries.values, benchmarks, params=params, machine=machine, run_ids=run_ids))
+    frame = _with_dates(
+        _read(src, queries.values, benchmarks, params=params, machine=machine, run_ids=run_ids)
+    )
     frame["param_dict"] = parse_params(frame["params"]) if not frame.empty else pd.Series(dtype=object)
     return frame
 
@@ -160,7 +163,7 @@ def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame, st
     A selection that matches nothing is an answer too, so it is returned (and cached),
     not raised.
     """
-    from sqrtwatch.db.compare import CompareError, compare_selections, summary_line
+    from sqrtwatch.db.comparison.compare import CompareError, compare_selections, summary_line
 
     try:
         result = compare_selections(engine(src.url), base, head)
@@ -171,6 +174,17 @@ def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame, st
 
 
 COMPARE_COLUMNS = (
-    "mark", "ratio", "benchmark", "params", "machine", "env_name", "unit", "base", "head", "p_value", "test",
-    "noise", "threshold",
+    "mark",
+    "ratio",
+    "benchmark",
+    "params",
+    "machine",
+    "env_name",
+    "unit",
+    "base",
+    "head",
+    "p_value",
+    "test",
+    "noise",
+    "threshold",
 )

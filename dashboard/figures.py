@@ -83,7 +83,9 @@ def make_trend_figure(
                 name=label,
                 legendgroup=label,
                 line=dict(color=colour),
-                customdata=group[["commit_hash", "torch_version", "machine", "n_samples"]].astype(str).to_numpy(),
+                customdata=group[["commit_hash", "torch_version", "machine", "n_samples"]]
+                .astype(str)
+                .to_numpy(),
                 hovertemplate=(
                     "<b>%{y:.4g}</b><br>commit %{customdata[0]}<br>torch %{customdata[1]}"
                     "<br>machine %{customdata[2]}<br>samples %{customdata[3]}<extra>%{fullData.name}</extra>"
@@ -104,7 +106,9 @@ def make_trend_figure(
                 )
             )
     if x == "torch_version":
-        figure.update_xaxes(type="category", categoryorder="array", categoryarray=list(dict.fromkeys(series[x])))
+        figure.update_xaxes(
+            type="category", categoryorder="array", categoryarray=list(dict.fromkeys(series[x]))
+        )
     figure.update_layout(
         height=_HEIGHT,
         yaxis_title=y_title,
@@ -186,7 +190,10 @@ def make_accuracy_grid_figure(frame: pd.DataFrame) -> go.Figure:
     steps = len(ACCURACY_STATUSES)
     colourscale = []
     for code, status in enumerate(ACCURACY_STATUSES):
-        colourscale += [[code / steps, ACCURACY_COLOURS[status]], [(code + 1) / steps, ACCURACY_COLOURS[status]]]
+        colourscale += [
+            [code / steps, ACCURACY_COLOURS[status]],
+            [(code + 1) / steps, ACCURACY_COLOURS[status]],
+        ]
     figure = go.Figure(
         go.Heatmap(
             z=codes,
@@ -246,7 +253,12 @@ def make_ratio_figure(frame: pd.DataFrame) -> go.Figure:
     frame = frame[np.isfinite(frame["ratio"].astype(float)) & (frame["ratio"] > 0)]
     if frame.empty:
         return _empty_figure("Nothing to compare")
-    colours = {"regression": "#d62728", "regressed": "#d62728", "improvement": "#2ca02c", "improved": "#2ca02c"}
+    colours = {
+        "regression": "#d62728",
+        "regressed": "#d62728",
+        "improvement": "#2ca02c",
+        "improved": "#2ca02c",
+    }
     frame = frame.sort_values("ratio")
     figure = go.Figure(
         go.Bar(
@@ -301,7 +313,9 @@ def make_scaling_figure(frame: pd.DataFrame, y_title: str, roofline: pd.DataFram
             )
     figure.update_xaxes(type="log", title="elements")
     figure.update_yaxes(type="log", title=y_title)
-    figure.update_layout(height=_HEIGHT, legend=dict(orientation="h", y=-0.2), margin=dict(l=10, r=10, t=30, b=10))
+    figure.update_layout(
+        height=_HEIGHT, legend=dict(orientation="h", y=-0.2), margin=dict(l=10, r=10, t=30, b=10)
+    )
     return figure
 
 

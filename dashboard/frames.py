@@ -102,8 +102,14 @@ def latest_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The newest run per machine and torch version (by commit date, then ingest)."""
     if runs.empty:
         return runs
-    latest = runs.sort_values(["commit_date", "run_id"]).groupby(["machine", "torch_version"], dropna=False).tail(1)
-    table = latest[["machine", "torch_version", "build_variant", "cpu_isa", "commit_hash", "commit_date", "ingested_at"]]
+    latest = (
+        runs.sort_values(["commit_date", "run_id"])
+        .groupby(["machine", "torch_version"], dropna=False)
+        .tail(1)
+    )
+    table = latest[
+        ["machine", "torch_version", "build_variant", "cpu_isa", "commit_hash", "commit_date", "ingested_at"]
+    ]
     return table.assign(commit_hash=table["commit_hash"].str[:8]).sort_values(["machine", "torch_version"])
 
 
@@ -138,7 +144,9 @@ def accuracy_grid(accuracy: pd.DataFrame, impl: str = "torch.sqrt") -> pd.DataFr
     if frame.empty:
         return pd.DataFrame(columns=columns)
     latest = frame.sort_values(["commit_date", "run_id"]).groupby(["machine", "dtype", "device"]).tail(1)
-    latest = latest.assign(status=[accuracy_status(m, u) for m, u in zip(latest["mismatches"], latest["max_ulp"])])
+    latest = latest.assign(
+        status=[accuracy_status(m, u) for m, u in zip(latest["mismatches"], latest["max_ulp"])]
+    )
     latest = latest.assign(rank=latest["status"].map(_STATUS_RANK))
     rows = []
     for (dtype, device), group in latest.groupby(["dtype", "device"]):
@@ -152,7 +160,9 @@ def accuracy_grid(accuracy: pd.DataFrame, impl: str = "torch.sqrt") -> pd.DataFr
     return pd.DataFrame(rows, columns=columns)
 
 
-def trend_series(values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFrame | None = None) -> pd.DataFrame:
+def trend_series(
+    values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Points of a trend chart: label (machine), ``x``, value, low, high and hover fields.
 
     ``band`` is ``ci`` (asv's 99 % confidence interval) or ``iqr``. With ``divide_by``
@@ -185,7 +195,17 @@ def trend_series(values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFram
             commit_date=("commit_date", "max"),
         )
         frame = frame.iloc[_version_order(frame["torch_version"])]
-    columns = ["label", "commit_date", "torch_version", "value", "low", "high", "commit_hash", "machine", "n_samples"]
+    columns = [
+        "label",
+        "commit_date",
+        "torch_version",
+        "value",
+        "low",
+        "high",
+        "commit_hash",
+        "machine",
+        "n_samples",
+    ]
     return frame[columns].reset_index(drop=True)
 
 
@@ -211,9 +231,15 @@ def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.Data
         return pd.DataFrame(columns=columns)
     rows = []
     for alert in alerts.itertuples():
-        points = series[(series["machine"] == alert.machine) & (series["commit_hash"].str.startswith(alert.commit_after[:8]))]
+        points = series[
+            (series["machine"] == alert.machine)
+            & (series["commit_hash"].str.startswith(alert.commit_after[:8]))
+        ]
         if x == "torch_version":
-            points = series[(series["machine"] == alert.machine) & series["commit_hash"].str.contains(alert.commit_after[:8])]
+            points = series[
+                (series["machine"] == alert.machine)
+                & series["commit_hash"].str.contains(alert.commit_after[:8])
+            ]
         if points.empty:
             continue
         point = points.iloc[0]
@@ -250,7 +276,9 @@ def accuracy_by_version(accuracy: pd.DataFrame) -> pd.DataFrame:
     if accuracy.empty:
         return accuracy
     return accuracy.groupby(["impl", "dtype", "device", "torch_version"], as_index=False).agg(
-        mismatches=("mismatches", "max"), max_ulp=("max_ulp", "max"), mismatch_fraction=("mismatch_fraction", "max")
+        mismatches=("mismatches", "max"),
+        max_ulp=("max_ulp", "max"),
+        mismatch_fraction=("mismatch_fraction", "max"),
     )
 
 
@@ -274,12 +302,24 @@ def special_value_table(latest: pd.DataFrame) -> pd.DataFrame:
             rows.append(base | {"case": ""})
         for case in cases:
             rows.append(base | {"case": json.dumps(case) if not isinstance(case, str) else case})
-    return pd.DataFrame(rows, columns=["machine", "torch_version", "impl", "dtype", "device", "tested", "failed", "case"])
+    return pd.DataFrame(
+        rows, columns=["machine", "torch_version", "impl", "dtype", "device", "tested", "failed", "case"]
+    )
 
 
 def worst_inputs_table(latest: pd.DataFrame) -> pd.DataFrame:
     """The worst input of each latest report, largest error first."""
-    columns = ["machine", "torch_version", "impl", "dtype", "device", "worst_input_bits", "max_ulp", "mismatches", "inputs_tested"]
+    columns = [
+        "machine",
+        "torch_version",
+        "impl",
+        "dtype",
+        "device",
+        "worst_input_bits",
+        "max_ulp",
+        "mismatches",
+        "inputs_tested",
+    ]
     if latest.empty:
         return pd.DataFrame(columns=columns)
     return latest[columns].sort_values(["max_ulp", "mismatches"], ascending=False)
@@ -299,17 +339,35 @@ def fingerprint_changes(accuracy: pd.DataFrame) -> pd.DataFrame:
     rows = []
     if accuracy.empty:
         return pd.DataFrame(columns=columns)
-    latest_per_version = accuracy.sort_values(["commit_date", "run_id"]).groupby(
-        ["machine", "impl", "dtype", "device", "torch_version"]
-    ).tail(1)
-    for (machine, impl, dtype, device), group in latest_per_version.groupby(["machine", "impl", "dtype", "device"]):
+    latest_per_version = (
+        accuracy.sort_values(["commit_date", "run_id"])
+        .groupby(["machine", "impl", "dtype", "device", "torch_version"])
+        .tail(1)
+    )
+    for (machine, impl, dtype, device), group in latest_per_version.groupby(
+        ["machine", "impl", "dtype", "device"]
+    ):
         group = group.iloc[_version_order(group["torch_version"])]
         previous = None
         for report in group.itertuples():
             current = _fingerprint(report)
             if previous is not None and current != previous[1]:
                 rows.append(
-                    dict(zip(columns, (machine, impl, dtype, device, previous[0], report.torch_version, previous[1], current)))
+                    dict(
+                        zip(
+                            columns,
+                            (
+                                machine,
+                                impl,
+                                dtype,
+                                device,
+                                previous[0],
+                                report.torch_version,
+                                previous[1],
+                                current,
+                            ),
+                        )
+                    )
                 )
             previous = (report.torch_version, current)
     return pd.DataFrame(rows, columns=columns)
@@ -352,7 +410,9 @@ def speedups(times: pd.DataFrame, reference: str = "torch.sqrt") -> pd.DataFrame
     others = times[times["impl"] != reference]
     ratio = base.reindex(pd.MultiIndex.from_frame(others[keys])).to_numpy() / others["value"].to_numpy()
     labels = others["dtype"] + " · " + others["size"].astype(str) + " · " + others["device"]
-    result = pd.DataFrame({"label": labels.to_numpy(), "alternative": others["impl"].to_numpy(), "speedup": ratio})
+    result = pd.DataFrame(
+        {"label": labels.to_numpy(), "alternative": others["impl"].to_numpy(), "speedup": ratio}
+    )
     return result.dropna()
 
 
@@ -381,7 +441,9 @@ def copy_roofline(tracks: pd.DataFrame, kind_of: dict[str, str]) -> pd.DataFrame
     if tracks.empty:
         return pd.DataFrame(columns=columns)
     tracks = tracks.assign(kind=tracks["benchmark"].map(kind_of))
-    wide = tracks.pivot_table(index=ROOFLINE_CELL, columns="kind", values="value", aggfunc="first").reset_index()
+    wide = tracks.pivot_table(
+        index=ROOFLINE_CELL, columns="kind", values="value", aggfunc="first"
+    ).reset_index()
     if KIND_GBPS not in wide or KIND_ROOFLINE not in wide:
         return pd.DataFrame(columns=columns)
     wide["copy_gbps"] = wide[KIND_GBPS] / wide[KIND_ROOFLINE]
@@ -426,7 +488,18 @@ def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:
 def comparison_table(rows: pd.DataFrame, marks: list[str]) -> pd.DataFrame:
     """The rows of a comparison with the chosen marks, parameters as text, for the Compare page."""
     columns = [
-        "mark", "ratio", "benchmark", "parameters", "machine", "base", "head", "unit", "p_value", "test", "noise", "threshold"
+        "mark",
+        "ratio",
+        "benchmark",
+        "parameters",
+        "machine",
+        "base",
+        "head",
+        "unit",
+        "p_value",
+        "test",
+        "noise",
+        "threshold",
     ]
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -441,5 +514,11 @@ def ratio_bars(table: pd.DataFrame, limit: int) -> pd.DataFrame:
     table = table[np.isfinite(ratio) & (ratio > 0)]
     ratio = ratio[table.index]
     table = table.loc[np.log(ratio).abs().sort_values(ascending=False).index[:limit]]
-    names = table["benchmark"].str.rsplit(".", n=1).str[-1] + " · " + table["parameters"] + " · " + table["machine"]
+    names = (
+        table["benchmark"].str.rsplit(".", n=1).str[-1]
+        + " · "
+        + table["parameters"]
+        + " · "
+        + table["machine"]
+    )
     return pd.DataFrame({"name": names, "ratio": table["ratio"].astype(float), "verdict": table["mark"]})

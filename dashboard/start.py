@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from sqrtwatch.dashboard.data import DatabaseHealth
+from .data import DatabaseHealth
 
 
 def render(health: DatabaseHealth) -> None:

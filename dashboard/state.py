@@ -73,7 +73,9 @@ def url_multiselect(
         kept = [value for value in st.session_state[state_key] if value in options]
         if kept != st.session_state[state_key]:
             st.session_state[state_key] = kept
-    from_url = [match for wanted in st.query_params.get_all(key) if (match := _matching(options, wanted)) is not None]
+    from_url = [
+        match for wanted in st.query_params.get_all(key) if (match := _matching(options, wanted)) is not None
+    ]
     _seed(key, from_url if from_url else [value for value in default if value in options])
     values = where.multiselect(label, options, key=state_key, help=help)
     st.query_params[key] = [str(value) for value in values]

@@ -1,13 +1,14 @@
-"""Triage from the dashboard: who decided, and the write through sqrtwatch.db.alerts."""
+"""Triage from the dashboard: who decided, and the write through sqrtwatch.db.detection.alerts."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from sqrtwatch.dashboard import data
-from sqrtwatch.dashboard.frames import params_text
-from sqrtwatch.db.alerts import set_alert_status
+from sqrtwatch.db.detection.alerts import set_alert_status
+
+from . import data
+from .frames import params_text
 
 # Recorded as the decider when the server has no logged-in user (no st.login configured).
 ANONYMOUS = "dashboard user"
@@ -25,7 +26,7 @@ def decider() -> str:
     """The logged-in user's e-mail when the server uses st.login, else a generic name."""
     try:
         return st.user.get("email") or ANONYMOUS
-    except Exception:  # noqa: BLE001 - no auth configured on this server
+    except Exception:
         return ANONYMOUS
 
 

@@ -12,11 +12,27 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from sqrtwatch.db.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
+from .schema.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
 
 FIELDS = (
-    "machine", "env_name", "commit_hash", "date", "benchmark", "params", "status", "value", "unit",
-    "ci_99_a", "ci_99_b", "q_25", "q_75", "number", "repeat", "n_samples", "started_at", "duration",
+    "machine",
+    "env_name",
+    "commit_hash",
+    "date",
+    "benchmark",
+    "params",
+    "status",
+    "value",
+    "unit",
+    "ci_99_a",
+    "ci_99_b",
+    "q_25",
+    "q_75",
+    "number",
+    "repeat",
+    "n_samples",
+    "started_at",
+    "duration",
     "benchmark_version",
 )
 _FLOAT_FIELDS = ("value", "ci_99_a", "ci_99_b", "q_25", "q_75", "duration")
@@ -29,7 +45,11 @@ class ExportError(ValueError):
 
 
 def export_values(
-    engine: Engine, stream: TextIO, fmt: str = "jsonl", benchmark: str | None = None, machine: str | None = None
+    engine: Engine,
+    stream: TextIO,
+    fmt: str = "jsonl",
+    benchmark: str | None = None,
+    machine: str | None = None,
 ) -> int:
     """Write the stored values (filtered by a benchmark-name regex and a machine name); returns the count."""
     if fmt not in ("jsonl", "csv"):
@@ -63,11 +83,25 @@ def iter_records(engine: Engine, pattern: re.Pattern | None, machine: str | None
         benchmark_ids = _matching_benchmarks(connection, pattern)
         statement = (
             sa.select(
-                Machine.name, Environment.name, Revision.commit_hash, Revision.date, Benchmark.name,
-                ResultValue.params, ResultValue.status, ResultValue.value, Benchmark.unit,
-                ResultValue.ci_99_a, ResultValue.ci_99_b, ResultValue.q_25, ResultValue.q_75,
-                ResultValue.number, ResultValue.repeat, ResultValue.n_samples, ResultValue.started_at,
-                ResultValue.duration, Benchmark.version,
+                Machine.name,
+                Environment.name,
+                Revision.commit_hash,
+                Revision.date,
+                Benchmark.name,
+                ResultValue.params,
+                ResultValue.status,
+                ResultValue.value,
+                Benchmark.unit,
+                ResultValue.ci_99_a,
+                ResultValue.ci_99_b,
+                ResultValue.q_25,
+                ResultValue.q_75,
+                ResultValue.number,
+                ResultValue.repeat,
+                ResultValue.n_samples,
+                ResultValue.started_at,
+                ResultValue.duration,
+                Benchmark.version,
             )
             .select_from(ResultValue)
             .join(Run, Run.id == ResultValue.run_id)
@@ -76,8 +110,14 @@ def iter_records(engine: Engine, pattern: re.Pattern | None, machine: str | None
             .join(Revision, Revision.id == Run.revision_id)
             .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
             .order_by(
-                Revision.date, Revision.commit_hash, Machine.name, Environment.name, Benchmark.name,
-                Benchmark.version, ResultValue.param_index, ResultValue.params,
+                Revision.date,
+                Revision.commit_hash,
+                Machine.name,
+                Environment.name,
+                Benchmark.name,
+                Benchmark.version,
+                ResultValue.param_index,
+                ResultValue.params,
             )
         )
         if benchmark_ids is not None:

@@ -1,7 +1,7 @@
 """Read queries for the dashboard and reports: plain arguments in, pandas DataFrames out.
 
 The caller owns the session. Dates stay as asv writes them (ms since the epoch);
-``params`` stays canonical JSON text (see :func:`sqrtwatch.db.models.params_key`),
+``params`` stays canonical JSON text (see :func:`sqrtwatch.db.schema.models.params_key`),
 so callers parse each distinct combination once.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sqrtwatch.db.models import (
+from .schema.models import (
     STATUS_OK,
     AccuracyResult,
     Alert,
@@ -78,9 +78,9 @@ def _join_runs(statement):
 def data_version(session: Session) -> DataVersion:
     """Cheap markers of the last ingest and the last alert change."""
     runs = session.execute(
-        select(func.count(Run.id), func.max(Run.id), func.max(IngestedFile.ingested_at)).select_from(Run).outerjoin(
-            IngestedFile, IngestedFile.run_id == Run.id
-        )
+        select(func.count(Run.id), func.max(Run.id), func.max(IngestedFile.ingested_at))
+        .select_from(Run)
+        .outerjoin(IngestedFile, IngestedFile.run_id == Run.id)
     ).one()
     alerts = session.execute(
         select(
@@ -131,17 +131,24 @@ def benchmark_params(session: Session) -> pd.DataFrame:
     combinations = select(ResultValue.benchmark_id, ResultValue.params).distinct().subquery()
     catalog = _frame(
         session,
-        select(Benchmark.id.label("benchmark_id"), Benchmark.name.label("benchmark"), Benchmark.unit, combinations.c.params)
+        select(
+            Benchmark.id.label("benchmark_id"),
+            Benchmark.name.label("benchmark"),
+            Benchmark.unit,
+            combinations.c.params,
+        )
         .join(combinations, combinations.c.benchmark_id == Benchmark.id)
         .order_by(Benchmark.name, combinations.c.params),
     )
     newest = _frame(
         session,
-        select(ResultValue.benchmark_id, ResultValue.params, ResultValue.param_index, ResultValue.status).where(
-            ResultValue.run_id.in_(newest_run_ids(session))
-        ),
+        select(
+            ResultValue.benchmark_id, ResultValue.params, ResultValue.param_index, ResultValue.status
+        ).where(ResultValue.run_id.in_(newest_run_ids(session))),
     )
-    latest = newest.assign(ok_latest=newest["status"] == STATUS_OK).groupby(["benchmark_id", "params"], as_index=False)
+    latest = newest.assign(ok_latest=newest["status"] == STATUS_OK).groupby(
+        ["benchmark_id", "params"], as_index=False
+    )
     latest = latest.agg(param_index=("param_index", "min"), ok_latest=("ok_latest", "any"))
     merged = catalog.merge(latest, on=["benchmark_id", "params"], how="left")
     merged["ok_latest"] = merged["ok_latest"].fillna(False).astype(bool)
@@ -218,7 +225,7 @@ def accuracy_results(session: Session) -> pd.DataFrame:
 def alerts(session: Session, status: str = "all") -> pd.DataFrame:
     """Alerts with their triage state, newest first; ``status`` is active/acknowledged/dismissed/all.
 
-    As in :func:`sqrtwatch.db.alerts.list_alerts`, ``active`` leaves out resolved alerts.
+    As in :func:`sqrtwatch.db.detection.alerts.list_alerts`, ``active`` leaves out resolved alerts.
     """
     statement = select(Alert.__table__).order_by(Alert.detected_at.desc(), Alert.id.desc())
     if status != "all":

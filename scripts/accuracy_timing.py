@@ -27,10 +27,14 @@ def main() -> None:
     load_after = os.getloadavg()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{args.impl} {args.dtype} exhaustive: {report['inputs_tested']:,} inputs")
-    print(f"  mismatches {report['mismatches']:,}  max ulp {report['max_ulp']:.6g}  mean ulp {report['mean_ulp']:.6g}")
+    print(
+        f"  mismatches {report['mismatches']:,}  max ulp {report['max_ulp']:.6g}  mean ulp {report['mean_ulp']:.6g}"
+    )
     print(f"  wall {wall:.1f} s  cpu {cpu:.1f} s  cores {cores}  idle-machine estimate {cpu / cores:.1f} s")
-    print(f"  load average 1/5/15 min: before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}"
-          f"  after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}")
+    print(
+        f"  load average 1/5/15 min: before {load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f}"
+        f"  after {load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f}"
+    )
     print(f"  fingerprint {report['fingerprint']}")
 
 

@@ -37,9 +37,9 @@ def build_database(directory: Path, commits: int, benchmarks: int) -> str:
     """Write and ingest the synthetic history and the hand-written results; return the URL."""
     from synthetic_history import write_history
 
-    from sqrtwatch.db.detect import detect_alerts
-    from sqrtwatch.db.engine import connect
-    from sqrtwatch.db.ingest import ingest_results_dir
+    from sqrtwatch.db.detection.detect import detect_alerts
+    from sqrtwatch.db.ingest.directory import ingest_results_dir
+    from sqrtwatch.db.schema.engine import connect
     from tests import dashboard_seed
 
     url = f"sqlite:///{directory / 'bench.db'}"
@@ -104,12 +104,14 @@ def main() -> None:
         import plotly.graph_objects  # noqa: F401
         from streamlit.testing.v1 import AppTest
 
-        import sqrtwatch.dashboard.data  # noqa: F401
-        import sqrtwatch.db.compare  # noqa: F401
+        import sqrtwatch.dashboard.data
+        import sqrtwatch.db.comparison.compare  # noqa: F401
 
         AppTest.from_string("import streamlit as st\nst.write('warm-up')").run()
 
-        print(f"{'page':<10} {'cold s':>7} {'warm s':>7}   (targets: cold < {COLD_TARGET_S:g} s, warm < {WARM_TARGET_S:g} s)")
+        print(
+            f"{'page':<10} {'cold s':>7} {'warm s':>7}   (targets: cold < {COLD_TARGET_S:g} s, warm < {WARM_TARGET_S:g} s)"
+        )
         failures = 0
         for page in PAGES:
             cold, warm = time_page(page, args.repeat)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_history import ENV_NAME, MACHINE, benchmark_names, write_results_file, write_side_files  # noqa: E402
+from synthetic_history import ENV_NAME, MACHINE, benchmark_names, write_results_file, write_side_files
 
-from sqrtwatch.db.detect import detect_alerts  # noqa: E402
-from sqrtwatch.db.engine import connect  # noqa: E402
-from sqrtwatch.db.ingest import ingest_results_dir  # noqa: E402
+from sqrtwatch.db.detection.detect import detect_alerts
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
 
 
 def timed_detect(engine, label: str, full: bool = False) -> None:
@@ -46,14 +46,18 @@ def add_synthetic_run(engine, directory: Path) -> None:
 
     with engine.connect() as connection:
         commits = connection.execute(
-            text("SELECT count(*) FROM runs JOIN machines ON machines.id = runs.machine_id WHERE machines.name = :m"),
+            text(
+                "SELECT count(*) FROM runs JOIN machines ON machines.id = runs.machine_id WHERE machines.name = :m"
+            ),
             {"m": MACHINE},
         ).scalar_one()
         benchmarks = connection.execute(
             text("SELECT count(DISTINCT name) FROM benchmarks WHERE name LIKE 'bench_synthetic.%'")
         ).scalar_one()
     if not commits:
-        raise SystemExit(f"no runs of {MACHINE} in the database: build it with scripts/bench_dashboard.py --keep DIR")
+        raise SystemExit(
+            f"no runs of {MACHINE} in the database: build it with scripts/bench_dashboard.py --keep DIR"
+        )
     results = directory / "new-run"
     names = benchmark_names(benchmarks)
     write_side_files(results, names)

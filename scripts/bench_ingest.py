@@ -26,9 +26,9 @@ from pathlib import Path
 
 from synthetic_history import ENV_NAME, MACHINE, benchmark_names, write_history, write_results_file
 
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
-from sqrtwatch.db.models import params_key
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
+from sqrtwatch.db.schema.models import params_key
 
 
 def main() -> None:
@@ -52,19 +52,25 @@ def main() -> None:
             write_history(results, args.commits, args.benchmarks, args.samples)
         size = sum(p.stat().st_size for p in results.rglob("*.json"))
         files = [p for p in results.rglob("*.json") if p.name not in ("machine.json", "benchmarks.json")]
-        print(f"history: {len(files)} files x {args.benchmarks} benchmarks x 10 combinations, "
-              f"{args.samples} samples/value, {size / 1e6:.0f} MB, ready in {time.perf_counter() - start:.1f} s")
+        print(
+            f"history: {len(files)} files x {args.benchmarks} benchmarks x 10 combinations, "
+            f"{args.samples} samples/value, {size / 1e6:.0f} MB, ready in {time.perf_counter() - start:.1f} s"
+        )
 
         engine = connect(args.db or f"sqlite:///{Path(tmp) / 'bench.db'}")
         start, cpu = time.perf_counter(), _cpu_seconds()
         report = ingest_results_dir(engine, results)
         elapsed, (main_cpu, workers_cpu) = time.perf_counter() - start, _cpu_seconds(since=cpu)
         assert not report.errors, report.errors
-        print(f"full ingest: {report.values_loaded} values in {elapsed:.1f} s = "
-              f"{report.values_loaded / elapsed:,.0f} values/s  (target >= 50,000)")
+        print(
+            f"full ingest: {report.values_loaded} values in {elapsed:.1f} s = "
+            f"{report.values_loaded / elapsed:,.0f} values/s  (target >= 50,000)"
+        )
         # On a busy machine wall time says little: CPU seconds show the work itself.
-        print(f"  CPU: writer process {main_cpu:.1f} s ({report.values_loaded / main_cpu:,.0f} values per CPU-s), "
-              f"parser workers {workers_cpu:.1f} s in total")
+        print(
+            f"  CPU: writer process {main_cpu:.1f} s ({report.values_loaded / main_cpu:,.0f} values per CPU-s), "
+            f"parser workers {workers_cpu:.1f} s in total"
+        )
 
         names = benchmark_names(args.benchmarks)
         # A commit the history does not have yet (a reused history may hold more than --commits).
@@ -102,9 +108,11 @@ def time_series_query(engine, benchmark: str) -> None:
             timings.append(time.perf_counter() - start)
             cpu_timings.append(time.process_time() - cpu)
     assert len(frame) > 0 and set(frame["env_name"]) == {ENV_NAME}
-    print(f"series query ({len(frame)} points): first {timings[0] * 1e3:.1f} ms, "
-          f"median {statistics.median(timings) * 1e3:.1f} ms, median CPU {statistics.median(cpu_timings) * 1e3:.1f} ms"
-          "  (target < 50 ms)")
+    print(
+        f"series query ({len(frame)} points): first {timings[0] * 1e3:.1f} ms, "
+        f"median {statistics.median(timings) * 1e3:.1f} ms, median CPU {statistics.median(cpu_timings) * 1e3:.1f} ms"
+        "  (target < 50 ms)"
+    )
 
 
 if __name__ == "__main__":

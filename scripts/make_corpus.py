@@ -89,14 +89,25 @@ def make_group(rng: np.random.Generator, index: int) -> dict:
         run_noise = np.exp(rng.normal(0.0, noise, runs))
         point_level = s["level"] * run_noise
         samples = point_level[:, None] * np.exp(rng.normal(0.0, noise / 2, (runs, SAMPLES_PER_POINT)))
-        s["samples"] = [None if st in ("missing", "failed", "skipped") else row.tolist() for row, st in zip(samples, s["status"])]
+        s["samples"] = [
+            None if st in ("missing", "failed", "skipped") else row.tolist()
+            for row, st in zip(samples, s["status"])
+        ]
         s["values"] = [None if row is None else float(np.median(row)) for row in s["samples"]]
         del s["level"]
-    return {"name": f"group{index:03d}", "noise": noise, "runs": runs, "run_wide_shifts": shifted_runs, "series": series}
+    return {
+        "name": f"group{index:03d}",
+        "noise": noise,
+        "runs": runs,
+        "run_wide_shifts": shifted_runs,
+        "series": series,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path(".sqrtwatch/corpus.json"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--groups", type=int, default=40)

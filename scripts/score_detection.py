@@ -24,9 +24,9 @@ import numpy as np
 from asv.step_detect import detect_regressions, detect_steps
 from asv_runner.statistics import compute_stats
 
-from sqrtwatch.db.changepoints import DetectionConfig, find_changes
-from sqrtwatch.db.runwide import find_run_wide_shifts
-from sqrtwatch.db.series import usable_points
+from sqrtwatch.db.detection.changepoints import DetectionConfig, find_changes
+from sqrtwatch.db.detection.runwide import find_run_wide_shifts
+from sqrtwatch.db.detection.series import usable_points
 
 ASV_THRESHOLD = 0.05  # asv's default regressions_thresholds
 RECALL_KINDS = ("step_small", "step_medium", "step_large", "drift", "newest")
@@ -36,7 +36,10 @@ def sqrtwatch_regressions(group: dict, config: DetectionConfig) -> list[list[int
     """First commit index of every regression sqrtwatch reports, per series."""
     usable = [usable_points(s["status"], s["version"]) for s in group["series"]]
     matrix = np.array(
-        [[v if ok else np.nan for v, ok in zip(s["values"], mask)] for s, mask in zip(group["series"], usable)],
+        [
+            [v if ok else np.nan for v, ok in zip(s["values"], mask)]
+            for s, mask in zip(group["series"], usable)
+        ],
         dtype=float,
     )
     _, divisors = find_run_wide_shifts(matrix, config.min_effect)
@@ -92,7 +95,9 @@ def f1(truth: Counter, hits: Counter, false_alarms: Counter) -> tuple[float, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("corpus", type=Path)
     args = parser.parse_args()
     try:
@@ -105,16 +110,25 @@ def main() -> None:
     series = Counter(s["scenario"] for g in corpus["groups"] for s in g["series"])
     groups = len(corpus["groups"])
     shifts = sum(len(g["run_wide_shifts"]) for g in corpus["groups"])
-    print(f"corpus: {args.corpus} (seed {corpus['seed']}), {groups} groups, {sum(series.values())} series, "
-          f"{shifts} run-wide shifts\n")
-    print("| kind | series | true regressions | recall sqrtwatch | recall asv | false alarms sqrtwatch | false alarms asv |")
+    print(
+        f"corpus: {args.corpus} (seed {corpus['seed']}), {groups} groups, {sum(series.values())} series, "
+        f"{shifts} run-wide shifts\n"
+    )
+    print(
+        "| kind | series | true regressions | recall sqrtwatch | recall asv | false alarms sqrtwatch | false alarms asv |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     kinds = sorted(set(series) | {"run-wide"}, key=lambda k: (k not in RECALL_KINDS, k))
     for kind in kinds:
         true = ours[0][kind]
-        recall = (lambda hits: f"{hits[kind] / true:.2f}" if true else "-")
-        print(f"| {kind} | {series.get(kind, shifts) if kind != 'run-wide' else shifts} | {true} | "
-              f"{recall(ours[1])} | {recall(theirs[1])} | {ours[2][kind]} | {theirs[2][kind]} |")
+
+        def recall(hits, kind=kind, true=true):
+            return f"{hits[kind] / true:.2f}" if true else "-"
+
+        print(
+            f"| {kind} | {series.get(kind, shifts) if kind != 'run-wide' else shifts} | {true} | "
+            f"{recall(ours[1])} | {recall(theirs[1])} | {ours[2][kind]} | {theirs[2][kind]} |"
+        )
     print()
     print("| detector | recall | precision | F1 | false alarms |")
     print("|---|---:|---:|---:|---:|")

@@ -36,7 +36,9 @@ def results_file(path: Path) -> Path:
     if path.is_file():
         return path
     candidates = [
-        p for p in path.glob("*/*.json") if p.name not in ("machine.json", "benchmarks.json") and p.parent.name != "sqrtwatch-context"
+        p
+        for p in path.glob("*/*.json")
+        if p.name not in ("machine.json", "benchmarks.json") and p.parent.name != "sqrtwatch-context"
     ]
     if len(candidates) != 1:
         raise SystemExit(f"{path}: expected one asv results file under it, found {len(candidates)}")
@@ -99,9 +101,13 @@ def print_table(title: str, spread: dict[str, list[tuple[float, Cell]]]) -> None
         everything += ratios
         worst, worst_cell = max(items, key=lambda item: item[0])
         where = ", ".join(f"{k}={v}" for k, v in worst_cell.params.items())
-        print(f"{benchmark:58} {len(items):5d} {_pct(statistics.median(ratios)):>8} {_pct(worst):>8}  {where}")
+        print(
+            f"{benchmark:58} {len(items):5d} {_pct(statistics.median(ratios)):>8} {_pct(worst):>8}  {where}"
+        )
     if everything:
-        print(f"{'all benchmarks':58} {len(everything):5d} {_pct(statistics.median(everything)):>8} {_pct(max(everything)):>8}")
+        print(
+            f"{'all benchmarks':58} {len(everything):5d} {_pct(statistics.median(everything)):>8} {_pct(max(everything)):>8}"
+        )
 
 
 def _pct(log_ratio: float) -> str:

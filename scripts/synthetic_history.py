@@ -20,8 +20,18 @@ ENV_NAME = "virtualenv-py3.11-torch2.13.0"
 DTYPES = ["'float16'", "'bfloat16'", "'float32'", "'float64'", "'complex64'"]
 SIZES = ["1024", "1048576"]
 RESULT_COLUMNS = [
-    "result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
-    "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples",
+    "result",
+    "params",
+    "version",
+    "started_at",
+    "duration",
+    "stats_ci_99_a",
+    "stats_ci_99_b",
+    "stats_q_25",
+    "stats_q_75",
+    "stats_number",
+    "stats_repeat",
+    "samples",
 ]
 # Commits one hour apart, from 2025-01-01.
 FIRST_COMMIT_MS = 1_735_689_600_000
@@ -42,7 +52,14 @@ def write_side_files(out: Path, names: list[str], machine_name: str = MACHINE) -
     """machine.json and benchmarks.json, as asv writes them."""
     machine_dir = out / machine_name
     machine_dir.mkdir(parents=True, exist_ok=True)
-    machine = {"arch": "x86_64", "cpu": "Synthetic CPU", "machine": machine_name, "num_cpu": "8", "os": "Linux", "ram": "16000000"}
+    machine = {
+        "arch": "x86_64",
+        "cpu": "Synthetic CPU",
+        "machine": machine_name,
+        "num_cpu": "8",
+        "os": "Linux",
+        "ram": "16000000",
+    }
     (machine_dir / "machine.json").write_text(json.dumps({**machine, "version": 1}))
     benchmarks = {
         name: {
@@ -131,7 +148,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--commits", type=int, default=1000)
     parser.add_argument("--benchmarks", type=int, default=200)
-    parser.add_argument("--samples", type=int, default=0, help="raw samples recorded per value (asv --record-samples)")
+    parser.add_argument(
+        "--samples", type=int, default=0, help="raw samples recorded per value (asv --record-samples)"
+    )
     args = parser.parse_args()
     files = write_history(args.out, args.commits, args.benchmarks, args.samples)
     print(f"wrote {len(files)} results files under {args.out}")

@@ -21,7 +21,9 @@ GBPS = "bench_throughput.Bandwidth.track_gbps"
 ROOFLINE = "bench_throughput.Bandwidth.track_roofline_fraction"
 
 
-def bandwidth_rows(cells: dict, size: int = 10_000_000, device: str = "cpu") -> list[tuple[str, float, float, float]]:
+def bandwidth_rows(
+    cells: dict, size: int = 10_000_000, device: str = "cpu"
+) -> list[tuple[str, float, float, float]]:
     """(dtype, sqrt GB/s with out=, copy GB/s, sqrt GB/s allocating) for every dtype measured."""
     values = {}
     for (benchmark, _), cell in cells.items():

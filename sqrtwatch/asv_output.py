@@ -63,12 +63,16 @@ def relay(lines: Iterable[str], out: TextIO) -> Counter[str]:
 
 def skip_summary(skipped: Counter[str]) -> str:
     """One line per reason, most frequent first: ``skipped 420 cells: outside the quick profile``."""
-    return "".join(f"skipped {count} cell{'s' * (count != 1)}: {reason}\n" for reason, count in skipped.most_common())
+    return "".join(
+        f"skipped {count} cell{'s' * (count != 1)}: {reason}\n" for reason, count in skipped.most_common()
+    )
 
 
 def run_relayed(command: list[str], **popen_args) -> int:
     """Run ``command``, relaying its output without skip lines, then the skip summary; its exit status."""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_args) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_args
+    ) as process:
         skipped = relay(process.stdout, sys.stdout)
     sys.stdout.write(skip_summary(skipped))
     return process.returncode

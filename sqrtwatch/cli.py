@@ -26,7 +26,7 @@ db_option = click.option(
 
 
 def _open_engine(db_url: str):
-    from sqrtwatch.db.engine import DatabaseError, connect
+    from sqrtwatch.db.schema.engine import DatabaseError, connect
 
     try:
         return connect(db_url)
@@ -99,7 +99,7 @@ def run(
 @db_option
 def ingest(results_dir: Path, db_url: str) -> None:
     """Load an asv results directory (and sqrtwatch context files) into the database."""
-    from sqrtwatch.db.ingest import ingest_results_dir
+    from sqrtwatch.db.ingest.directory import ingest_results_dir
 
     engine = _open_engine(db_url)
     report = ingest_results_dir(engine, results_dir, progress=sys.stderr.isatty())
@@ -128,10 +128,12 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
 
 @main.command()
 @db_option
-@click.option("--full", is_flag=True, help="Re-analyse every environment, also those unchanged since the last pass.")
+@click.option(
+    "--full", is_flag=True, help="Re-analyse every environment, also those unchanged since the last pass."
+)
 def detect(db_url: str, full: bool) -> None:
     """Update the alerts table from the stored history."""
-    from sqrtwatch.db.detect import detect_alerts
+    from sqrtwatch.db.detection.detect import detect_alerts
 
     engine = _open_engine(db_url)
     summary = detect_alerts(engine, full=full)
@@ -151,7 +153,7 @@ def detect(db_url: str, full: bool) -> None:
 )
 def alerts(db_url: str, fmt: str, status: str) -> None:
     """List regression and improvement alerts."""
-    from sqrtwatch.db.alerts import format_alerts, list_alerts
+    from sqrtwatch.db.detection.alerts import format_alerts, list_alerts
 
     engine = _open_engine(db_url)
     click.echo(format_alerts(list_alerts(engine, status=status), fmt))
@@ -187,7 +189,7 @@ def compare(
     BASE and HEAD: commit:HASH (or a bare hash prefix), torch:VERSION, env:NAME,
     machine:NAME, comma-joined to combine (see docs/detection.md).
     """
-    from sqrtwatch.db.compare import CompareError, compare_selections, format_comparison
+    from sqrtwatch.db.comparison.compare import CompareError, compare_selections, format_comparison
 
     engine = _open_engine(db_url)
     try:
@@ -224,7 +226,13 @@ def accuracy(
     from sqrtwatch.accuracy.cli import run_accuracy_command
 
     run_accuracy_command(
-        impl=impl, dtypes=list(dtypes), device=device, mode=mode, samples=samples, fmt=fmt, consistency=consistency
+        impl=impl,
+        dtypes=list(dtypes),
+        device=device,
+        mode=mode,
+        samples=samples,
+        fmt=fmt,
+        consistency=consistency,
     )
 
 

@@ -82,7 +82,17 @@ def _asv(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
 
 def _register_machine(config_path: Path, machine: str, cwd: Path, env: dict[str, str]) -> None:
     """``asv machine --yes``: its questionnaire is shown only if it fails."""
-    command = [sys.executable, "-m", "asv", "machine", "--yes", "--config", str(config_path), "--machine", machine]
+    command = [
+        sys.executable,
+        "-m",
+        "asv",
+        "machine",
+        "--yes",
+        "--config",
+        str(config_path),
+        "--machine",
+        machine,
+    ]
     completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if completed.returncode != 0:
         raise RunError(f"asv could not register machine {machine!r}:\n{completed.stdout}{completed.stderr}")
@@ -140,7 +150,15 @@ def run_suites(
         if torch_versions:
             hashes = [checkout.resolve_commit(c) for c in commits or ["HEAD"]]
             written = _run_matrix(
-                checkout, config_path, detail_dir, machine, hashes, profile, bench, torch_versions, results_dir
+                checkout,
+                config_path,
+                detail_dir,
+                machine,
+                hashes,
+                profile,
+                bench,
+                torch_versions,
+                results_dir,
             )
         else:
             commit = checkout.head_commit()
@@ -168,7 +186,9 @@ def _run_matrix(
     """Run the suites in one asv virtualenv per torch version; return the context files written."""
     try:
         versions = torch_matrix.resolve_torch_versions(torch_versions, checkout.config)
-        config = torch_matrix.matrix_config(json.loads(config_path.read_text()), versions, torch_matrix.this_python())
+        config = torch_matrix.matrix_config(
+            json.loads(config_path.read_text()), versions, torch_matrix.this_python()
+        )
         config_path.write_text(json.dumps(config, indent=2))
         hash_file = config_path.with_name("commits.txt")
         hash_file.write_text("".join(f"{commit}\n" for commit in commits))
@@ -238,7 +258,9 @@ def quick_bench_patterns(checkout: Checkout) -> list[str]:
     command = [sys.executable, "-m", f"{benchmark_dir.name}.profiles"]
     completed = subprocess.run(command, cwd=benchmark_dir.parent, capture_output=True, text=True)
     if completed.returncode != 0:
-        raise RunError(f"{benchmark_dir}/profiles.py cannot list the quick profile:\n{completed.stderr.strip()}")
+        raise RunError(
+            f"{benchmark_dir}/profiles.py cannot list the quick profile:\n{completed.stderr.strip()}"
+        )
     return completed.stdout.splitlines()
 
 

@@ -38,8 +38,13 @@ class BenchmarkSpec:
 
     def as_json(self) -> dict:
         return {
-            "name": self.name, "type": self.type, "unit": self.unit, "version": self.version,
-            "params": self.params, "param_names": self.param_names, "timeout": 60,
+            "name": self.name,
+            "type": self.type,
+            "unit": self.unit,
+            "version": self.version,
+            "params": self.params,
+            "param_names": self.param_names,
+            "timeout": 60,
         }
 
     @property
@@ -83,7 +88,13 @@ def write_history(
         commit = commit_hash(first_commit + k)
         date = START + dt.timedelta(days=first_commit + k)
         results = Results(
-            {"machine": machine, "python": "3.11"}, {}, commit, int(date.timestamp() * 1000), "3.11", env_name, {}
+            {"machine": machine, "python": "3.11"},
+            {},
+            commit,
+            int(date.timestamp() * 1000),
+            "3.11",
+            env_name,
+            {},
         )
         for spec in benchmarks:
             cells = values[spec.name][k]

@@ -22,10 +22,17 @@ TINY_BENCH = [
 ]
 
 
-def run_sqrtwatch(*args: str, cwd: Path = REPO_ROOT, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+def run_sqrtwatch(
+    *args: str, cwd: Path = REPO_ROOT, check: bool = True, **kwargs
+) -> subprocess.CompletedProcess:
     """Run the real ``sqrtwatch`` command line in a subprocess."""
     return subprocess.run(
-        [sys.executable, "-m", "sqrtwatch", *args], cwd=cwd, check=check, text=True, capture_output=True, **kwargs
+        [sys.executable, "-m", "sqrtwatch", *args],
+        cwd=cwd,
+        check=check,
+        text=True,
+        capture_output=True,
+        **kwargs,
     )
 
 

@@ -80,7 +80,14 @@ def _results(machine: str, index: int) -> dict:
         for size in SIZES:
             copy = _copy_seconds(machine, dtype, size)
             for variant in ("allocating", "out"):
-                slow = 1.4 if machine == "ci-linux" and dtype == "float32" and size == "1000000" and index >= REGRESSION_FROM else 1.0
+                slow = (
+                    1.4
+                    if machine == "ci-linux"
+                    and dtype == "float32"
+                    and size == "1000000"
+                    and index >= REGRESSION_FROM
+                    else 1.0
+                )
                 seconds = copy * (1.15 if variant == "allocating" else 1.05) * slow
                 times.append(seconds * jitter)
                 # track_* values carry no samples, so they stay exact here (detection treats
@@ -180,9 +187,9 @@ def write_results(root: Path, commits: int = len(COMMITS)) -> Path:
 
 def seed_database(root: Path) -> Path:
     """A SQLite file under ``root`` with these results ingested and alerts detected (real layers)."""
-    from sqrtwatch.db.detect import detect_alerts
-    from sqrtwatch.db.engine import connect
-    from sqrtwatch.db.ingest import ingest_results_dir
+    from sqrtwatch.db.detection.detect import detect_alerts
+    from sqrtwatch.db.ingest.directory import ingest_results_dir
+    from sqrtwatch.db.schema.engine import connect
 
     path = root / "seeded.db"
     engine = connect(f"sqlite:///{path}")

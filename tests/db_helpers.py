@@ -21,4 +21,6 @@ def table_counts(engine) -> dict[str, int]:
     """Row count of every table (to check that nothing was half-written)."""
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
-        return {name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one() for name in names}
+        return {
+            name: connection.execute(sa.text(f'SELECT COUNT(*) FROM "{name}"')).scalar_one() for name in names
+        }

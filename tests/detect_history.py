@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
 from tests.asv_history import BenchmarkSpec, commit_hash, write_history
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
 
 COMMITS = 24
 DTYPES = ["'float32'", "'float64'"]
@@ -26,8 +26,12 @@ SPECS = [
     BenchmarkSpec("bench_throughput.Newest.time_sqrt", [DTYPES], ["dtype"]),  # float64 x1.5 at the newest
     BenchmarkSpec("bench_throughput.Flat.time_sqrt", [DTYPES], ["dtype"]),  # one slow run of float32 at 16
     BenchmarkSpec("bench_throughput.Flaky.time_sqrt", [DTYPES], ["dtype"]),  # failed and skipped points
-    BenchmarkSpec("bench_accuracy.Ulp.track_max_ulp", [DTYPES], ["dtype"], unit="ulp"),  # float32 0 -> 1 at 20
-    BenchmarkSpec("bench_throughput.Rate.track_gbps", [DTYPES], ["dtype"], unit="GB/s"),  # float64 x0.6 from 14
+    BenchmarkSpec(
+        "bench_accuracy.Ulp.track_max_ulp", [DTYPES], ["dtype"], unit="ulp"
+    ),  # float32 0 -> 1 at 20
+    BenchmarkSpec(
+        "bench_throughput.Rate.track_gbps", [DTYPES], ["dtype"], unit="GB/s"
+    ),  # float64 x0.6 from 14
 ]
 VERSIONED = "bench_throughput.Versioned.time_sqrt"  # version 2 from commit 12 measures 2x less
 EXPECTED_REGRESSIONS = {
@@ -90,8 +94,11 @@ def write_test_history(results_dir: Path, commits: range = range(COMMITS), **kwa
         specs = [*SPECS, BenchmarkSpec(VERSIONED, [DTYPES], ["dtype"], version=versions)]
         offset = [k - commits.start for k in part]
         write_history(
-            results_dir, specs, {name: [rows[i] for i in offset] for name, rows in values.items()},
-            first_commit=part[0], torch_versions=["2.13.0"] * len(part),
+            results_dir,
+            specs,
+            {name: [rows[i] for i in offset] for name, rows in values.items()},
+            first_commit=part[0],
+            torch_versions=["2.13.0"] * len(part),
         )
 
 

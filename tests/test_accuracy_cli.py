@@ -16,7 +16,18 @@ def _run(*args: str):
 
 
 def test_json_holds_the_contract_fields_per_dtype():
-    result = _run("--dtype", "float16", "--dtype", "float64", "--mode", "exhaustive", "--samples", "2048", "--format", "json")
+    result = _run(
+        "--dtype",
+        "float16",
+        "--dtype",
+        "float64",
+        "--mode",
+        "exhaustive",
+        "--samples",
+        "2048",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     reports = json.loads(result.output)
     assert [r["dtype"] for r in reports] == ["float16", "float64"]
@@ -65,7 +76,9 @@ def test_unsupported_dtype_of_an_impl_is_a_clear_error():
 
 
 def test_impl_returning_the_wrong_dtype_is_a_clear_error():
-    result = CliRunner().invoke(main, ["accuracy", "--impl", "tests.test_accuracy_cli:as_float32", "--dtype", "float16"])
+    result = CliRunner().invoke(
+        main, ["accuracy", "--impl", "tests.test_accuracy_cli:as_float32", "--dtype", "float16"]
+    )
     assert result.exit_code == 1
     assert "returned torch.float32" in result.output
 

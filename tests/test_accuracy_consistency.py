@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sqrtwatch.accuracy.consistency import strided_copy, check_consistency, count_differences
+from sqrtwatch.accuracy.consistency import check_consistency, count_differences, strided_copy
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 X = torch.tensor([4.0, -1.0, float("nan"), 0.0, -0.0, 2.0], dtype=torch.float32)

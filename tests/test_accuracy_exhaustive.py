@@ -32,7 +32,10 @@ def _general(fn, start):
 def test_fast_paths_agree_with_the_general_path(fn, start):
     _, fast_tally, outputs = exhaustive._check_chunk(fn, "t", start, CHUNK, F32, "cpu")
     general_tally, general_fingerprint = _general(fn, start)
-    assert (fast_tally.inputs_tested, fast_tally.mismatches) == (general_tally.inputs_tested, general_tally.mismatches)
+    assert (fast_tally.inputs_tested, fast_tally.mismatches) == (
+        general_tally.inputs_tested,
+        general_tally.mismatches,
+    )
     assert fast_tally.ulp_count == general_tally.ulp_count
     if general_tally.max_ulp is not None:
         assert fast_tally.max_ulp == pytest.approx(general_tally.max_ulp, rel=1e-12)

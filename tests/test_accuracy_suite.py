@@ -28,17 +28,29 @@ def test_parameters_are_static_and_cover_the_builtins():
 
 
 def test_tracks_return_the_report_numbers_and_detail_files_hold_the_report(tmp_path):
-    cells = [("cpu", "float16", "mul_rsqrt"), ("cpu", "float64", "torch.sqrt"), ("cuda", "float16", "torch.sqrt")]
+    cells = [
+        ("cpu", "float16", "mul_rsqrt"),
+        ("cpu", "float64", "torch.sqrt"),
+        ("cuda", "float16", "torch.sqrt"),
+    ]
     reports = collect_reports(cells, "quick", str(tmp_path))
     bench = Accuracy()
     bench.setup(reports, "cpu", "float16", "mul_rsqrt")
     report = reports[("cpu", "float16", "mul_rsqrt")]
     assert bench.track_mismatches(reports, "cpu", "float16", "mul_rsqrt") == report["mismatches"] > 0
     assert bench.track_max_ulp(reports, "cpu", "float16", "mul_rsqrt") == report["max_ulp"] > 0.5
-    assert bench.track_special_value_failures(reports, "cpu", "float16", "mul_rsqrt") == report["special_values"]["failed"]
-    assert math.isclose(bench.track_mismatch_fraction(reports, "cpu", "float16", "mul_rsqrt"), report["mismatches"] / 65536)
+    assert (
+        bench.track_special_value_failures(reports, "cpu", "float16", "mul_rsqrt")
+        == report["special_values"]["failed"]
+    )
+    assert math.isclose(
+        bench.track_mismatch_fraction(reports, "cpu", "float16", "mul_rsqrt"), report["mismatches"] / 65536
+    )
 
-    assert reports[("cpu", "float64", "torch.sqrt")]["inputs_tested"] >= bench_accuracy.SAMPLES["quick"]["float64"]
+    assert (
+        reports[("cpu", "float64", "torch.sqrt")]["inputs_tested"]
+        >= bench_accuracy.SAMPLES["quick"]["float64"]
+    )
     written = sorted(path.name for path in tmp_path.iterdir())
     assert written == ["accuracy-mul_rsqrt-float16-cpu.json", "accuracy-torch.sqrt-float64-cpu.json"]
     assert json.loads((tmp_path / written[0]).read_text()) == report
@@ -49,14 +61,19 @@ def test_absent_device_and_quick_profile_cells_are_skipped(monkeypatch):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    reports = collect_reports([("cuda", "float16", "torch.sqrt"), ("cpu", "float64", "torch.compile")], "quick", None)
+    reports = collect_reports(
+        [("cuda", "float16", "torch.sqrt"), ("cpu", "float64", "torch.compile")], "quick", None
+    )
     for cell in reports:
         with pytest.raises(NotImplementedError):
             Accuracy().setup(reports, *cell)
 
 
 def test_detail_file_names_are_file_safe():
-    assert detail_file_name("my.kernels:fast_sqrt", "float32", "cuda") == "accuracy-my.kernels_fast_sqrt-float32-cuda.json"
+    assert (
+        detail_file_name("my.kernels:fast_sqrt", "float32", "cuda")
+        == "accuracy-my.kernels_fast_sqrt-float32-cuda.json"
+    )
 
 
 def test_a_failing_implementation_fails_only_its_cell(monkeypatch):

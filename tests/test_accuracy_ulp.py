@@ -48,7 +48,15 @@ def test_ulp_error_is_exact():
 def test_vectorized_ulps_agree_with_the_exact_definition(fmt):
     # Correctly rounded roots at binade edges, subnormal spacing and zero, each 3 ulps off.
     tiny = 2.0 ** (fmt.emin - fmt.mantissa_bits)
-    roots = [1.0, 2.0 - 2.0**-fmt.mantissa_bits, 2.0**fmt.emin, 2.0**fmt.emin * 3, tiny, 0.0, 2.0 ** (fmt.emin + 5)]
+    roots = [
+        1.0,
+        2.0 - 2.0**-fmt.mantissa_bits,
+        2.0**fmt.emin,
+        2.0**fmt.emin * 3,
+        tiny,
+        0.0,
+        2.0 ** (fmt.emin + 5),
+    ]
     reference = torch.tensor(roots, dtype=torch.float64).to(fmt.torch_dtype())
     deviation = torch.tensor([3 * float(ulp(Fraction(r), fmt)) for r in roots], dtype=torch.float64)
     assert errors_in_ulps(deviation, reference, fmt).tolist() == [3.0] * len(roots)

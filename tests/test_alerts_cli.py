@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from sqrtwatch.cli import main
-from sqrtwatch.db.alerts import CONTRACT_FIELDS, set_alert_status
-from sqrtwatch.db.engine import connect
+from sqrtwatch.db.detection.alerts import CONTRACT_FIELDS, set_alert_status
+from sqrtwatch.db.schema.engine import connect
 from tests.detect_history import EXPECTED_REGRESSIONS, alert_keys, build_database, copy_database
 
 

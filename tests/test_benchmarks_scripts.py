@@ -17,18 +17,27 @@ BANDWIDTH_PARAMS = [["'cpu'"], ["'float32'", "'float64'"], ["10000000"], ["'allo
 BANDWIDTH_NAMES = ["device", "dtype", "size", "variant"]
 
 
-def write_results(root: Path, results: dict[str, tuple[list, list[float | None]]], names: dict[str, list[str]]) -> Path:
+def write_results(
+    root: Path, results: dict[str, tuple[list, list[float | None]]], names: dict[str, list[str]]
+) -> Path:
     """An asv results directory with one results file holding ``results``."""
     (root / "machine").mkdir(parents=True)
     rows = {name: [values, params, "1", 0, 1.0] for name, (params, values) in results.items()}
-    (root / "machine" / "abcdef12-existing.json").write_text(json.dumps({"result_columns": COLUMNS, "results": rows}))
-    (root / "benchmarks.json").write_text(json.dumps({name: {"param_names": n} for name, n in names.items()} | {"version": 2}))
+    (root / "machine" / "abcdef12-existing.json").write_text(
+        json.dumps({"result_columns": COLUMNS, "results": rows})
+    )
+    (root / "benchmarks.json").write_text(
+        json.dumps({name: {"param_names": n} for name, n in names.items()} | {"version": 2})
+    )
     return root
 
 
 def run_script(name: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / name), *args], capture_output=True, text=True, cwd=REPO_ROOT
+        [sys.executable, str(REPO_ROOT / "scripts" / name), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     )
 
 
@@ -53,7 +62,10 @@ def test_stability_ignores_skipped_and_failed_cells(tmp_path):
     b = write_results(tmp_path / "b", {"b.X.time_x": (params, [1.0, 5.0, 5.0])}, {})
     completed = run_script("stability.py", str(a), str(b))
     assert completed.returncode == 0, completed.stderr
-    assert "b.X.time_x                                                     1     0.0%     0.0%  param1=1" in completed.stdout
+    assert (
+        "b.X.time_x                                                     1     0.0%     0.0%  param1=1"
+        in completed.stdout
+    )
 
 
 def test_stability_rejects_a_directory_without_results(tmp_path):

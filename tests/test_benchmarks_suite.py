@@ -74,7 +74,7 @@ def test_mps_cells_skip_without_mps(full_profile):
 def test_cells_that_mean_nothing_here_skip(full_profile):
     with pytest.raises(NotImplementedError, match="GPUs only"):
         bench_throughput.Sqrt().setup("cpu", "float32", 100_000_000, "out")
-    with pytest.raises(NotImplementedError, match="math.sqrt"):
+    with pytest.raises(NotImplementedError, match=r"math\.sqrt"):
         bench_alternatives.Alternatives().setup("math.sqrt", "cpu", "float64", 100_000)
     with pytest.raises(NotImplementedError, match="bfloat16"):
         bench_alternatives.Alternatives().setup("numpy", "cpu", "bfloat16", 1_000)
@@ -144,7 +144,9 @@ def test_sample_grid_pools_every_pass_and_keeps_the_reason_a_cell_skips(quick_pr
         passes = 3
 
     outcomes = bench_throughput.sample_grid(Suite, bench_throughput.small_tensor_samples)
-    assert len(outcomes[("cpu", "float32", "out")]["sqrt"]) == 3, "one sample (ceil(2 / 3)) from each of three passes"
+    assert len(outcomes[("cpu", "float32", "out")]["sqrt"]) == 3, (
+        "one sample (ceil(2 / 3)) from each of three passes"
+    )
     assert outcomes[("cuda", "float32", "out")] == "no CUDA device"
     assert outcomes[("cpu", "float64", "out")] == "outside the quick profile"
 
@@ -161,7 +163,9 @@ def test_bandwidth_measures_its_grid_once_and_tracks_agree_with_the_arithmetic(q
     assert sample.nbytes == 80_000_000
     assert bench.track_gbps(measured, *params) == pytest.approx(80e6 / sample.sqrt_seconds / 1e9)
     assert bench.track_elements_per_s(measured, *params) == pytest.approx(1e7 / sample.sqrt_seconds)
-    assert bench.track_roofline_fraction(measured, *params) == pytest.approx(sample.copy_seconds / sample.sqrt_seconds)
+    assert bench.track_roofline_fraction(measured, *params) == pytest.approx(
+        sample.copy_seconds / sample.sqrt_seconds
+    )
     with pytest.raises(NotImplementedError, match="quick profile"):
         bench.setup(measured, "cpu", "float64", 10_000_000, "allocating")
     with pytest.raises(NotImplementedError):
@@ -181,8 +185,14 @@ def test_both_suites_take_the_same_plugins_from_the_environment():
         "from benchmarks import bench_accuracy as acc, bench_alternatives as alt\n"
         "print([n for n in acc.IMPLS if n not in acc.BUILTIN_IMPLS], [n for n in alt.IMPLS if n not in alt.BUILTIN_IMPLS])\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "SQRTWATCH_IMPLS": "fast=k:f;broken;numpy=m:f", "PYTHONPATH": str(REPO_ROOT)}
-    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SQRTWATCH_IMPLS": "fast=k:f;broken;numpy=m:f",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True
+    )
     assert completed.stdout.strip() == "['fast', 'broken'] ['fast', 'broken']"
 
 
@@ -195,7 +205,11 @@ def test_registered_plugin_is_benchmarked_by_name(tmp_path):
         "bench.setup('mine', 'cpu', 'float32', 1000)\n"
         "bench.time_sqrt('mine', 'cpu', 'float32', 1000)\n"
     )
-    env = {"PATH": "/usr/bin:/bin", "SQRTWATCH_IMPLS": "mine=my_kernels:root", "PYTHONPATH": f"{REPO_ROOT}:{tmp_path}"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SQRTWATCH_IMPLS": "mine=my_kernels:root",
+        "PYTHONPATH": f"{REPO_ROOT}:{tmp_path}",
+    }
     subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=env, check=True, capture_output=True)
 
 

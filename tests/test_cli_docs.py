@@ -15,7 +15,16 @@ COMMANDS = sorted(main.commands)
 
 
 def test_contract_commands_exist():
-    assert set(COMMANDS) >= {"run", "ingest", "export", "detect", "alerts", "compare", "accuracy", "dashboard"}
+    assert set(COMMANDS) >= {
+        "run",
+        "ingest",
+        "export",
+        "detect",
+        "alerts",
+        "compare",
+        "accuracy",
+        "dashboard",
+    }
 
 
 @pytest.mark.parametrize("command", COMMANDS)

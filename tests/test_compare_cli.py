@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from sqrtwatch.cli import main
-from sqrtwatch.db.compare import CompareError, Selection
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
+from sqrtwatch.db.comparison.compare import CompareError, Selection
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
 from tests.asv_history import BenchmarkSpec, commit_hash, write_history
 from tests.detect_history import SPECS, build_database, copy_database, history_values
 
@@ -44,9 +44,12 @@ def test_step_commit_regressed_others_not(url):
 
 
 def test_failed_accuracy_and_rate_marks(url):
-    assert marks(compare(url, commit_hash(17)[:8], commit_hash(18)[:8], "--format", "json"))[
-        ("Flaky", "'float32'")
-    ] == "failed"
+    assert (
+        marks(compare(url, commit_hash(17)[:8], commit_hash(18)[:8], "--format", "json"))[
+            ("Flaky", "'float32'")
+        ]
+        == "failed"
+    )
     found = marks(compare(url, commit_hash(19)[:8], commit_hash(20)[:8], "--format", "json"))
     assert found[("Ulp", "'float32'")] == "regressed"  # 0 -> 1 ulp: any increase
     assert found[("Ulp", "'float64'")] == "not significant"
@@ -61,7 +64,10 @@ def test_markdown_is_a_pr_comment(url, monkeypatch):
     assert lines[0].startswith("**Regressions found:") and "1 regressed" in lines[0]
     regressions = body.index("### Regressions")
     assert regressions < body.index("<details>") < body.index("</details>")
-    assert "[bench_throughput.Step.time_sqrt](https://dash.example/trends?bench=bench_throughput.Step.time_sqrt" in body
+    assert (
+        "[bench_throughput.Step.time_sqrt](https://dash.example/trends?bench=bench_throughput.Step.time_sqrt"
+        in body
+    )
     assert "p.dtype=float32" in body
 
 
@@ -78,8 +84,13 @@ def test_new_missing_and_torch_selection(url, tmp_path):
     ]
     values = history_values(range(24, 25), run_wide={})
     values["bench_throughput.Brand.time_new"] = [[1e-4, 2e-4]]
-    write_history(tmp_path / "more", renamed, {s.name: values[s.name] for s in renamed}, first_commit=24,
-                  torch_versions=["2.14.0"])
+    write_history(
+        tmp_path / "more",
+        renamed,
+        {s.name: values[s.name] for s in renamed},
+        first_commit=24,
+        torch_versions=["2.14.0"],
+    )
     engine = connect(url)
     assert not ingest_results_dir(engine, tmp_path / "more").errors
     engine.dispose()
@@ -117,8 +128,8 @@ def test_selection_filters_runs_in_sql(tmp_path):
     """torch:X.Y.Z names every build of the release; a commit prefix is matched literally."""
     import sqlalchemy as sa
 
-    from sqrtwatch.db.engine import session_scope
-    from sqrtwatch.db.models import Environment, Machine, Revision, Run
+    from sqrtwatch.db.schema.engine import session_scope
+    from sqrtwatch.db.schema.models import Environment, Machine, Revision, Run
 
     engine = connect(f"sqlite:///{tmp_path / 'runs.db'}")
     versions = ["2.13.0+cpu", "2.13.0+cu130", "2.13.0", "2.13.01", "2.14.1+cpu", None]
@@ -127,7 +138,9 @@ def test_selection_filters_runs_in_sql(tmp_path):
         for i, version in enumerate(versions):
             revision = Revision(commit_hash=f"{i:02d}" + "ab" * 19, date=i)
             environment = Environment(machine=machine, name=f"env-{i}")
-            session.add(Run(machine=machine, environment=environment, revision=revision, torch_version=version))
+            session.add(
+                Run(machine=machine, environment=environment, revision=revision, torch_version=version)
+            )
 
     def selected(text: str) -> list[str | None]:
         statement = (

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from sqrtwatch.cli import main
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
 from tests.asv_history import BenchmarkSpec, commit_hash, write_history
 
 NOISY = BenchmarkSpec("bench_throughput.Noisy.time_sqrt", [["'float32'", "'float64'"]], ["dtype"])
@@ -41,7 +41,9 @@ def url(tmp_path_factory):
 
 
 def compare(url: str, base: int, head: int, *args: str) -> str:
-    result = CliRunner().invoke(main, ["compare", commit_hash(base)[:8], commit_hash(head)[:8], "--db", url, *args])
+    result = CliRunner().invoke(
+        main, ["compare", commit_hash(base)[:8], commit_hash(head)[:8], "--db", url, *args]
+    )
     assert result.exit_code == 0, result.output
     return result.output
 

@@ -31,13 +31,38 @@ def series_frame(machine: str, values: list[float], versions: list[str]) -> pd.D
 @pytest.mark.parametrize(
     ("benchmark", "unit", "params", "kind"),
     [
-        ("bench_throughput.Sqrt.time_sqrt", "seconds", {"device", "dtype", "size", "variant"}, frames.KIND_TIME),
-        ("bench_throughput.SqrtDomain.time_sqrt", "seconds", {"device", "dtype", "size", "domain"}, frames.KIND_TIME),
+        (
+            "bench_throughput.Sqrt.time_sqrt",
+            "seconds",
+            {"device", "dtype", "size", "variant"},
+            frames.KIND_TIME,
+        ),
+        (
+            "bench_throughput.SqrtDomain.time_sqrt",
+            "seconds",
+            {"device", "dtype", "size", "domain"},
+            frames.KIND_TIME,
+        ),
         ("bench_throughput.Bandwidth.track_gbps", "GB/s", {"device", "dtype", "size"}, frames.KIND_GBPS),
-        ("bench_throughput.Bandwidth.track_roofline_fraction", "fraction", {"dtype", "size"}, frames.KIND_ROOFLINE),
+        (
+            "bench_throughput.Bandwidth.track_roofline_fraction",
+            "fraction",
+            {"dtype", "size"},
+            frames.KIND_ROOFLINE,
+        ),
         ("bench_throughput.Bandwidth.track_elements_per_s", "elements/s", {"dtype", "size"}, None),
-        ("bench_alternatives.Alternatives.time_sqrt", "seconds", {"impl", "dtype", "size"}, frames.KIND_ALTERNATIVE),
-        ("bench_crossover.CpuVsGpu.time_roundtrip", "seconds", {"device", "dtype", "size"}, frames.KIND_TRANSFER),
+        (
+            "bench_alternatives.Alternatives.time_sqrt",
+            "seconds",
+            {"impl", "dtype", "size"},
+            frames.KIND_ALTERNATIVE,
+        ),
+        (
+            "bench_crossover.CpuVsGpu.time_roundtrip",
+            "seconds",
+            {"device", "dtype", "size"},
+            frames.KIND_TRANSFER,
+        ),
         ("bench_accuracy.Accuracy.track_max_ulp", "ulp", {"device", "dtype", "impl"}, frames.KIND_ACCURACY),
         ("bench_throughput.SmallTensor.track_us_per_call", "us", {"device", "dtype", "variant"}, None),
         ("bench_synthetic.Suite0.time_case_001", "seconds", {"dtype", "size"}, None),
@@ -59,7 +84,14 @@ def test_trend_band_choice_and_copy_normalization():
 
 
 def test_copy_roofline_from_the_bandwidth_tracks():
-    cell = {"run_id": 1, "device": "cpu", "dtype": "float32", "size": "1000000", "variant": "out", "status": "ok"}
+    cell = {
+        "run_id": 1,
+        "device": "cpu",
+        "dtype": "float32",
+        "size": "1000000",
+        "variant": "out",
+        "status": "ok",
+    }
     tracks = pd.DataFrame(
         [
             cell | {"benchmark": "B.track_gbps", "value": 8.0},  # sqrt moved 8 MB in 1 ms
@@ -82,9 +114,20 @@ def test_torch_versions_in_release_order_not_text_order():
 
 
 def test_trend_figure_draws_band_line_and_alert_markers():
-    points = frames.trend_series(series_frame("ci", [1.0, 1.0, 1.5], ["2.13.0"] * 3), x="commit_date", band="ci")
+    points = frames.trend_series(
+        series_frame("ci", [1.0, 1.0, 1.5], ["2.13.0"] * 3), x="commit_date", band="ci"
+    )
     alerts = pd.DataFrame(
-        [{"id": 7, "machine": "ci", "commit_after": "2" * 40, "kind": "regression", "status": "active", "ratio": 1.5}]
+        [
+            {
+                "id": 7,
+                "machine": "ci",
+                "commit_after": "2" * 40,
+                "kind": "regression",
+                "status": "active",
+                "ratio": 1.5,
+            }
+        ]
     )
     markers = frames.alert_markers(alerts, points, "commit_date")
     figure = figures.make_trend_figure(points, markers=markers)
@@ -96,7 +139,13 @@ def test_trend_figure_draws_band_line_and_alert_markers():
 
 @pytest.mark.parametrize(
     ("mismatches", "max_ulp", "status"),
-    [(0, 0.5, "correctly rounded"), (3, 0.9, "faithful"), (3, 1.0, "faithful"), (3, 2.5, "worse"), (None, None, "no data")],
+    [
+        (0, 0.5, "correctly rounded"),
+        (3, 0.9, "faithful"),
+        (3, 1.0, "faithful"),
+        (3, 2.5, "worse"),
+        (None, None, "no data"),
+    ],
 )
 def test_accuracy_status(mismatches, max_ulp, status):
     assert frames.accuracy_status(mismatches, max_ulp) == status
@@ -141,7 +190,9 @@ def test_empty_frames_give_a_message_not_an_error():
     empty = pd.DataFrame(columns=["label", "commit_date", "value", "low", "high"])
     for figure in (
         figures.make_trend_figure(empty),
-        figures.make_small_multiples_figure(pd.DataFrame(columns=["metric", "device", "dtype", "commit_date", "value"])),
+        figures.make_small_multiples_figure(
+            pd.DataFrame(columns=["metric", "device", "dtype", "commit_date", "value"])
+        ),
         figures.make_accuracy_grid_figure(pd.DataFrame(columns=["dtype", "device", "status", "detail"])),
         figures.make_ratio_figure(pd.DataFrame(columns=["name", "ratio", "verdict"])),
         figures.make_scaling_figure(pd.DataFrame(columns=["label", "size", "value"]), "GB/s"),

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sqrtwatch.dashboard.serve import APP_PATH, DB_ENV_VAR, READ_ONLY_ENV_VAR
-from sqrtwatch.db.alerts import list_alerts
-from sqrtwatch.db.engine import connect
+from sqrtwatch.db.detection.alerts import list_alerts
+from sqrtwatch.db.schema.engine import connect
 from tests import dashboard_seed
 
 PAGES = ["overview", "trends", "compare", "accuracy", "hardware", "alerts"]
@@ -87,7 +87,12 @@ def test_overview_shows_runs_alerts_and_accuracy(dashboard_db):
     app = open_page("overview")
     metrics = {metric.label: metric.value for metric in app.metric}
     active = list_alerts(connect(dashboard_db), "active")
-    assert metrics == {"Runs": "16", "Machines": "2", "torch versions": "3", "Active alerts": str(len(active))}
+    assert metrics == {
+        "Runs": "16",
+        "Machines": "2",
+        "torch versions": "3",
+        "Active alerts": str(len(active)),
+    }
     latest = app.dataframe[-1].value
     assert set(zip(latest["machine"], latest["torch_version"])) == {
         (m, v) for m in dashboard_seed.MACHINES for v in ("2.11.0", "2.12.0", "2.13.0")
@@ -95,11 +100,20 @@ def test_overview_shows_runs_alerts_and_accuracy(dashboard_db):
     small_multiples, grid = chart_data(app, 0), chart_data(app, 1)
     assert {t["name"] for t in small_multiples} == {"float16", "float32", "float64"}
     cells = dict(zip(grid[0]["y"], grid[0]["text"]))
-    assert cells == {"bfloat16": ["faithful"], "float16": ["correctly rounded"], "float32": ["correctly rounded"]}
+    assert cells == {
+        "bfloat16": ["faithful"],
+        "float16": ["correctly rounded"],
+        "float32": ["correctly rounded"],
+    }
 
 
 def test_trends_follow_the_url_and_the_filters(dashboard_db):
-    query = {"bench": dashboard_seed.TIME_SQRT, "p.dtype": "float32", "p.size": "1000000", "machine": "ci-linux"}
+    query = {
+        "bench": dashboard_seed.TIME_SQRT,
+        "p.dtype": "float32",
+        "p.size": "1000000",
+        "machine": "ci-linux",
+    }
     app = open_page("trends", query)
     traces = chart_data(app)
     slow = numbers(trace(traces, "ci-linux")["y"])
@@ -163,10 +177,14 @@ def test_triage_persists_and_read_only_disables_it(dashboard_db, monkeypatch):
 def test_compare_torch_versions_like_the_cli(dashboard_db):
     query = {"by": "torch", "base": "2.12.0", "head": "2.13.0", "machine": "ci-linux"}
     app = open_page("compare", query)
-    assert app.code[0].value == "sqrtwatch compare torch:2.12.0,machine:ci-linux torch:2.13.0,machine:ci-linux"
+    assert (
+        app.code[0].value == "sqrtwatch compare torch:2.12.0,machine:ci-linux torch:2.13.0,machine:ci-linux"
+    )
     table = app.dataframe[0].value
     regressed = table[table["mark"] == "regressed"]
-    assert {"bench_accuracy.Accuracy.track_mismatches", dashboard_seed.TIME_SQRT} <= set(regressed["benchmark"])
+    assert {"bench_accuracy.Accuracy.track_mismatches", dashboard_seed.TIME_SQRT} <= set(
+        regressed["benchmark"]
+    )
     bars = chart_data(app)[0]
     finite = table["ratio"].astype(float).between(0, float("inf"), inclusive="neither")
     assert len(bars["y"]) == min(finite.sum(), 40)  # a ratio over a zero base has no bar
@@ -178,7 +196,7 @@ def test_compare_torch_versions_like_the_cli(dashboard_db):
 @pytest.mark.slow
 def test_pages_render_a_real_asv_run(asv_results, tmp_path, monkeypatch):
     """The tiny real asv pass of conftest, ingested for real: no accuracy suite, one machine, one commit."""
-    from sqrtwatch.db.ingest import ingest_results_dir
+    from sqrtwatch.db.ingest.directory import ingest_results_dir
 
     url = f"sqlite:///{tmp_path / 'real.db'}"
     assert not ingest_results_dir(connect(url), asv_results).errors

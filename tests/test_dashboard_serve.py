@@ -19,7 +19,8 @@ def test_streamlit_runs_the_app_headless_without_usage_stats():
 
 
 @pytest.mark.parametrize(
-    ("value", "read_only"), [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)]
+    ("value", "read_only"),
+    [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("no", False)],
 )
 def test_read_only_from_the_environment(value, read_only):
     assert read_only_from_env({"SQRTWATCH_READ_ONLY": value}) is read_only

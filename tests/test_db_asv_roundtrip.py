@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 from asv.results import iter_results
 
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
-from sqrtwatch.db.models import Benchmark, Environment, Run
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
+from sqrtwatch.db.schema.models import Benchmark, Environment, Run
 from tests.db_helpers import exported
 
 pytestmark = pytest.mark.slow
 
-SUITE_V1 = '''
+SUITE_V1 = """
 class Suite:
     params = ([1, 2], ["a", "b"])
     param_names = ["n", "kind"]
@@ -47,7 +47,7 @@ track_answer.unit = "answers"
 
 def time_plain():
     pass
-'''
+"""
 # The second commit edits time_plain (a new version), adds one benchmark, removes another.
 SUITE_V2 = SUITE_V1.replace("def time_plain():\n    pass", "def time_plain():\n    sum(range(3))").replace(
     'def track_answer():\n    return 42\n\n\ntrack_answer.unit = "answers"\n',
@@ -58,7 +58,10 @@ SUITE_V2 = SUITE_V1.replace("def time_plain():\n    pass", "def time_plain():\n 
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
-        cwd=repo, check=True, capture_output=True, text=True,
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -75,8 +78,14 @@ def asv_history(tmp_path_factory) -> Path:
     (repo / "benchmarks").mkdir()
     (repo / "benchmarks" / "__init__.py").write_text("")
     config = {
-        "version": 1, "project": "p", "repo": ".", "branches": ["main"], "environment_type": "existing",
-        "benchmark_dir": "benchmarks", "results_dir": "results", "html_dir": "html",
+        "version": 1,
+        "project": "p",
+        "repo": ".",
+        "branches": ["main"],
+        "environment_type": "existing",
+        "benchmark_dir": "benchmarks",
+        "results_dir": "results",
+        "html_dir": "html",
     }
     (repo / "asv.conf.json").write_text(json.dumps(config))
     _git(repo, "init", "-q", "-b", "main")
@@ -86,8 +95,17 @@ def asv_history(tmp_path_factory) -> Path:
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", "suite")
         _asv(
-            repo, "run", "--record-samples", "--launch-method", "spawn", "--machine", "ci.runner-1",
-            "--environment", f"existing:{sys.executable}", "--set-commit-hash", _git(repo, "rev-parse", "HEAD"),
+            repo,
+            "run",
+            "--record-samples",
+            "--launch-method",
+            "spawn",
+            "--machine",
+            "ci.runner-1",
+            "--environment",
+            f"existing:{sys.executable}",
+            "--set-commit-hash",
+            _git(repo, "rev-parse", "HEAD"),
         )
     return repo / "results"
 
@@ -113,18 +131,29 @@ def expected_records(results_dir: Path) -> list[dict]:
             for i, combo in enumerate(itertools.product(*params)):
                 value, stat = values[i], stats[i] or {}
                 status = "failed" if value is None else ("skipped" if math.isnan(value) else "ok")
-                records.append({
-                    "machine": results.params["machine"], "env_name": results.env_name,
-                    "commit_hash": results.commit_hash, "date": results.date, "benchmark": key,
-                    "params": dict(zip(names, combo)), "status": status,
-                    "value": value if status == "ok" else None, "unit": suite.get(key, {}).get("unit"),
-                    "ci_99_a": _as_exported(stat.get("ci_99_a")), "ci_99_b": _as_exported(stat.get("ci_99_b")),
-                    "q_25": stat.get("q_25"), "q_75": stat.get("q_75"),
-                    "number": stat.get("number"), "repeat": stat.get("repeat"),
-                    "n_samples": None if samples[i] is None else len(samples[i]),
-                    "started_at": results.started_at.get(key), "duration": results.duration.get(key),
-                    "benchmark_version": results.benchmark_version.get(key),
-                })
+                records.append(
+                    {
+                        "machine": results.params["machine"],
+                        "env_name": results.env_name,
+                        "commit_hash": results.commit_hash,
+                        "date": results.date,
+                        "benchmark": key,
+                        "params": dict(zip(names, combo)),
+                        "status": status,
+                        "value": value if status == "ok" else None,
+                        "unit": suite.get(key, {}).get("unit"),
+                        "ci_99_a": _as_exported(stat.get("ci_99_a")),
+                        "ci_99_b": _as_exported(stat.get("ci_99_b")),
+                        "q_25": stat.get("q_25"),
+                        "q_75": stat.get("q_75"),
+                        "number": stat.get("number"),
+                        "repeat": stat.get("repeat"),
+                        "n_samples": None if samples[i] is None else len(samples[i]),
+                        "started_at": results.started_at.get(key),
+                        "duration": results.duration.get(key),
+                        "benchmark_version": results.benchmark_version.get(key),
+                    }
+                )
     return records
 
 
@@ -155,7 +184,9 @@ def test_sqrtwatch_run_context_is_ingested(sqlite_url, asv_results):
     report = ingest_results_dir(engine, asv_results)
     assert report.errors == [] and report.values_loaded > 0
     with engine.connect() as connection:
-        run = connection.execute(sa.select(Run.torch_version, Run.cpu_isa, Run.build_variant, Run.profile)).one()
+        run = connection.execute(
+            sa.select(Run.torch_version, Run.cpu_isa, Run.build_variant, Run.profile)
+        ).one()
         env = connection.execute(sa.select(Environment.name, Environment.torch_version)).one()
     assert run == (torch.__version__, torch.backends.cpu.get_cpu_capability(), "cpu", "quick")
     assert env.name.startswith("existing-") and env.torch_version == torch.__version__

@@ -14,11 +14,11 @@ from asv.environment import get_env_name
 from sqlalchemy.orm import Session
 
 from sqrtwatch.context import CONTEXT_DIR_NAME
-from sqrtwatch.db.engine import alembic_config, connect
-from sqrtwatch.db.ingest import ingest_results_dir
-from sqrtwatch.db.models import Alert, Environment, Run
+from sqrtwatch.db.detection.series import environment_histories
+from sqrtwatch.db.ingest.directory import ingest_results_dir
 from sqrtwatch.db.queries import runs as query_runs
-from sqrtwatch.db.series import environment_histories
+from sqrtwatch.db.schema.engine import alembic_config, connect
+from sqrtwatch.db.schema.models import Alert, Environment, Run
 
 CLONE_PYTHON = "/tmp/some-clone/.venv/bin/python3"
 OTHER_COMMIT = "f" * 40
@@ -88,9 +88,13 @@ def test_migration_rekeys_runs_stored_under_path_names(asv_results, tmp_path):
     with engine.begin() as connection:
         # Back to how ingest stored them before: asv's path-based names, one environment each.
         environment = connection.execute(sa.select(Environment.id, Environment.machine_id)).one()
-        connection.execute(sa.update(Environment).values(name=original["env_name"], python=original["python"]))
+        connection.execute(
+            sa.update(Environment).values(name=original["env_name"], python=original["python"])
+        )
         clone_env = connection.execute(
-            sa.insert(Environment).values(machine_id=environment.machine_id, name=clone_name, python=CLONE_PYTHON).returning(Environment.id)
+            sa.insert(Environment)
+            .values(machine_id=environment.machine_id, name=clone_name, python=CLONE_PYTHON)
+            .returning(Environment.id)
         ).scalar_one()
         connection.execute(
             sa.update(Run).where(Run.results_file.contains("some-clone")).values(environment_id=clone_env)
@@ -98,8 +102,13 @@ def test_migration_rekeys_runs_stored_under_path_names(asv_results, tmp_path):
         machine = connection.execute(sa.text("SELECT name FROM machines")).scalar_one()
         connection.execute(
             sa.insert(Alert).values(
-                benchmark="b", params="{}", machine=machine, env_name=clone_name, commit_after=OTHER_COMMIT,
-                kind="regression", status="acknowledged",
+                benchmark="b",
+                params="{}",
+                machine=machine,
+                env_name=clone_name,
+                commit_after=OTHER_COMMIT,
+                kind="regression",
+                status="acknowledged",
             )
         )
         command.stamp(alembic_config(connection), "0003")

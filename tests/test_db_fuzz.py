@@ -10,9 +10,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqrtwatch.db.asv_parse import ResultsFormatError, load_json_bytes, parse_benchmarks_json, parse_results
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
+from sqrtwatch.db.ingest.asv_results import (
+    ResultsFormatError,
+    load_json_bytes,
+    parse_benchmarks_json,
+    parse_results,
+)
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
 from tests.db_helpers import exported, table_counts
 
 QUIRKS = Path(__file__).parent / "data" / "asv_quirks" / "results"
@@ -26,7 +31,9 @@ json_values = st.recursive(
     | st.integers(min_value=-(10**400), max_value=10**400)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=12),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=8,
 )
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sqrtwatch.db.engine import connect
 from sqrtwatch.db.export import ExportError, export_values
-from sqrtwatch.db.ingest import ingest_results_dir
-from sqrtwatch.db.models import AccuracyResult, Environment, Machine, Run
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
+from sqrtwatch.db.schema.models import AccuracyResult, Environment, Machine, Run
 from tests.conftest import REPO_ROOT, run_sqrtwatch
 from tests.db_helpers import exported, table_counts
 
@@ -43,10 +43,19 @@ CONTEXT = {
     "sqrtwatch_commit": "0123abcd",
     "accuracy": [
         {
-            "impl": "torch.sqrt", "dtype": "float32", "device": "cpu", "torch_version": "2.13.0+cpu",
-            "mode": "exhaustive", "inputs_tested": 4294967296, "mismatches": 0, "mismatch_fraction": 0.0,
-            "max_ulp": 0.5, "mean_ulp": float("nan"), "worst_input_bits": "0x3f800001",
-            "special_values": {"tested": 12, "failed": 0, "cases": []}, "elapsed_s": 41.5,
+            "impl": "torch.sqrt",
+            "dtype": "float32",
+            "device": "cpu",
+            "torch_version": "2.13.0+cpu",
+            "mode": "exhaustive",
+            "inputs_tested": 4294967296,
+            "mismatches": 0,
+            "mismatch_fraction": 0.0,
+            "max_ulp": 0.5,
+            "mean_ulp": float("nan"),
+            "worst_input_bits": "0x3f800001",
+            "special_values": {"tested": 12, "failed": 0, "cases": []},
+            "elapsed_s": 41.5,
             "fingerprint": "extra fields are kept",
         }
     ],
@@ -60,7 +69,9 @@ def quirks(tmp_path) -> Path:
 
 
 def _synthetic():
-    spec = importlib.util.spec_from_file_location("synthetic_history", REPO_ROOT / "scripts" / "synthetic_history.py")
+    spec = importlib.util.spec_from_file_location(
+        "synthetic_history", REPO_ROOT / "scripts" / "synthetic_history.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -91,7 +102,11 @@ def test_nested_copies_of_a_results_tree_are_known_apart(sqlite_url, quirks, tmp
     again = ingest_results_dir(engine, quirks)
     with engine.connect() as connection:
         keys = set(connection.execute(sa.text("SELECT path FROM ingested_files")).scalars())
-    assert keys == {f"{prefix}{MACHINE_DIR}/{name}" for prefix in ("", "artifact-2/") for name in ("aaaaaaaa-py3.8.json", B_FILE)}
+    assert keys == {
+        f"{prefix}{MACHINE_DIR}/{name}"
+        for prefix in ("", "artifact-2/")
+        for name in ("aaaaaaaa-py3.8.json", B_FILE)
+    }
     assert (again.files_loaded, again.files_unchanged) == (0, 4)
     engine.dispose()
 
@@ -106,7 +121,11 @@ def test_a_rerun_benchmark_replaces_its_values(sqlite_url, quirks):
     path.write_text(json.dumps(data))
     report = ingest_results_dir(engine, quirks)
     assert (report.files_loaded, report.files_unchanged) == (1, 1)
-    values = {(r["benchmark"], json.dumps(r["params"])): r["value"] for r in exported(engine) if r["commit_hash"].startswith("b")}
+    values = {
+        (r["benchmark"], json.dumps(r["params"])): r["value"]
+        for r in exported(engine)
+        if r["commit_hash"].startswith("b")
+    }
     assert values[("suite.time_params", '{"n": "1", "kind": "\'a\'"}')] == 9.5
     assert values[("suite.time_new", "{}")] == 0.25
     engine.dispose()
@@ -127,7 +146,7 @@ def test_a_corrupt_file_is_reported_and_the_others_load(db_url, quirks):
     assert set(reasons) == {bad.name, wrong_type.name}
     assert "invalid JSON" in reasons[bad.name]
     assert "started_at should be an integer, not str" in reasons[wrong_type.name]
-    assert str(bad) in [str(error) for error in report.errors][0]
+    assert str(bad) in next(str(error) for error in report.errors)
     # Nothing of either bad file was written.
     assert {r["commit_hash"][0] for r in exported(engine)} == {"a", "b"}
     engine.dispose()
@@ -164,14 +183,19 @@ def test_context_files_fill_machine_environment_run_and_accuracy(db_url, quirks)
     with engine.connect() as connection:
         machine = connection.execute(sa.select(Machine.cpu_model, Machine.cpu_count)).one()
         env = connection.execute(
-            sa.select(Environment.torch_version, Environment.build_variant, Environment.cpu_isa)
-            .where(Environment.name == "virtualenv-py3.11")
+            sa.select(Environment.torch_version, Environment.build_variant, Environment.cpu_isa).where(
+                Environment.name == "virtualenv-py3.11"
+            )
         ).one()
         runs = dict(connection.execute(sa.select(Run.results_file, Run.torch_version)).all())
         accuracy = connection.execute(
             sa.select(
-                AccuracyResult.dtype, AccuracyResult.inputs_tested, AccuracyResult.max_ulp,
-                AccuracyResult.special_tested, AccuracyResult.mean_ulp, AccuracyResult.detail,
+                AccuracyResult.dtype,
+                AccuracyResult.inputs_tested,
+                AccuracyResult.max_ulp,
+                AccuracyResult.special_tested,
+                AccuracyResult.mean_ulp,
+                AccuracyResult.detail,
             )
         ).one()
     assert machine == ("Example CPU", 8)
@@ -189,7 +213,9 @@ def test_a_bad_context_file_keeps_its_results_file_out(sqlite_url, quirks):
     engine = connect(sqlite_url)
     report = ingest_results_dir(engine, quirks)
     assert report.files_loaded == 1
-    assert [str(e) for e in report.errors] == [f"{context_file}: context accuracy[0] dtype should be a string, not int; {B_FILE} was not loaded"]
+    assert [str(e) for e in report.errors] == [
+        f"{context_file}: context accuracy[0] dtype should be a string, not int; {B_FILE} was not loaded"
+    ]
     engine.dispose()
 
 
@@ -197,7 +223,10 @@ def test_export_filters_and_csv(sqlite_url, quirks):
     engine = connect(sqlite_url)
     ingest_results_dir(engine, quirks)
     records = exported(engine, benchmark=r"track_", machine="host.with.dots")
-    assert [(r["benchmark"], r["status"]) for r in records] == [("suite.track_value", "ok"), ("suite.track_value", "skipped")]
+    assert [(r["benchmark"], r["status"]) for r in records] == [
+        ("suite.track_value", "ok"),
+        ("suite.track_value", "skipped"),
+    ]
     assert exported(engine, machine="elsewhere") == []
     stream = io.StringIO()
     assert export_values(engine, stream, fmt="csv", benchmark=r"time_params$") == 9
@@ -223,7 +252,9 @@ def test_concurrent_ingests_into_one_sqlite_file_lose_nothing(tmp_path):
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "sqrtwatch", "ingest", str(path), "--db", url],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for path in (dirs[0], dirs[1], dirs[0])
     ]
@@ -244,7 +275,9 @@ def test_large_directories_report_bad_files_from_parser_workers(tmp_path):
     engine = connect(f"sqlite:///{tmp_path / 'big.db'}")
     report = ingest_results_dir(engine, tmp_path / "results", progress=True)
     assert (report.files_loaded, report.values_loaded) == (54, 54 * 3 * 10)
-    assert [str(error) for error in report.errors] == [f"{files[7]}: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]
+    assert [str(error) for error in report.errors] == [
+        f"{files[7]}: invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+    ]
     engine.dispose()
 
 

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from sqrtwatch.db.engine import DatabaseError, alembic_config, connect
-from sqrtwatch.db.models import Base
+from sqrtwatch.db.schema.engine import DatabaseError, alembic_config, connect
+from sqrtwatch.db.schema.models import Base
 
 
 def test_migrations_match_the_models(db_url):
@@ -31,7 +31,10 @@ def test_opening_an_older_database_upgrades_it(sqlite_url):
     engine.dispose()
     upgraded = connect(sqlite_url)
     with upgraded.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == script.get_current_head()
+        assert (
+            connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+            == script.get_current_head()
+        )
         assert connection.execute(sa.text("SELECT name FROM machines")).scalars().all() == ["old-host"]
 
 

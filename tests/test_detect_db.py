@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from sqrtwatch.db.detection.alerts import AlertError, list_alerts, set_alert_status
+from sqrtwatch.db.detection.detect import detect_alerts
+from sqrtwatch.db.ingest.directory import ingest_results_dir
+from sqrtwatch.db.schema.engine import connect
+from tests.asv_history import commit_hash
 from tests.detect_history import (
     COMMITS,
     EXPECTED_REGRESSIONS,
@@ -14,11 +19,6 @@ from tests.detect_history import (
     count_alerts,
     write_test_history,
 )
-from tests.asv_history import commit_hash
-from sqrtwatch.db.alerts import AlertError, list_alerts, set_alert_status
-from sqrtwatch.db.detect import detect_alerts
-from sqrtwatch.db.engine import connect
-from sqrtwatch.db.ingest import ingest_results_dir
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +105,10 @@ def test_torch_upgrade_moving_everything_is_alerted(tmp_path):
     from tests.asv_history import BenchmarkSpec, write_history
 
     specs = [BenchmarkSpec(f"bench_throughput.T{i}.time_sqrt") for i in range(5)]
-    values = {s.name: [[1e-4 * (1 + i) * (1.3 if k >= 10 else 1.0) * (1 + 0.002 * (k % 3))] for k in range(14)]
-              for i, s in enumerate(specs)}
+    values = {
+        s.name: [[1e-4 * (1 + i) * (1.3 if k >= 10 else 1.0) * (1 + 0.002 * (k % 3))] for k in range(14)]
+        for i, s in enumerate(specs)
+    }
     write_history(tmp_path / "results", specs, values, torch_versions=["2.12.0"] * 10 + ["2.13.0"] * 4)
     engine = connect(f"sqlite:///{tmp_path / 'torch.db'}")
     ingest_results_dir(engine, tmp_path / "results")
@@ -168,7 +170,15 @@ def test_worker_processes_find_the_same_alerts(history_db, tmp_path):
         directory.mkdir()
         engine = connect(copy_database(history_db, directory))
         detect_alerts(engine, thresholds={}, workers=workers)
-        fields = ("benchmark", "params", "commit_before", "commit_after", "value_before", "value_after", "kind")
+        fields = (
+            "benchmark",
+            "params",
+            "commit_before",
+            "commit_after",
+            "value_before",
+            "value_after",
+            "kind",
+        )
         found = sorted(tuple(str(a[f]) for f in fields) for a in list_alerts(engine, "all"))
         engine.dispose()
         return found

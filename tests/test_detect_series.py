@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqrtwatch.db.changepoints import DetectionConfig, find_changes, find_deterministic_changes
-from sqrtwatch.db.runwide import find_run_wide_shifts
+from sqrtwatch.db.detection.changepoints import DetectionConfig, find_changes, find_deterministic_changes
+from sqrtwatch.db.detection.runwide import find_run_wide_shifts
 
 N = 30
 

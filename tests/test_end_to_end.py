@@ -64,7 +64,9 @@ def test_plain_asv_publish_still_works(asv_results_copy, tmp_path):
         "html_dir": str(tmp_path / "html"),
     }
     (tmp_path / "asv.conf.json").write_text(json.dumps(config))
-    subprocess.run([sys.executable, "-m", "asv", "publish", "--config", str(tmp_path / "asv.conf.json")], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "asv", "publish", "--config", str(tmp_path / "asv.conf.json")], check=True
+    )
     assert (tmp_path / "html" / "index.json").exists()
 
 

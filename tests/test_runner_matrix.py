@@ -38,7 +38,9 @@ def test_asv_names_one_environment_per_torch_version(matrix_config_path):
         f"virtualenv-py{PYTHON}-torch2.14.1",
     ]
     assert [env.requirements for env in environments] == [{"torch": "2.13.0"}, {"torch": "2.14.1"}]
-    assert [env.name for env in environments] == [torch_matrix.env_name(PYTHON, v) for v in ("2.13.0", "2.14.1")]
+    assert [env.name for env in environments] == [
+        torch_matrix.env_name(PYTHON, v) for v in ("2.13.0", "2.14.1")
+    ]
 
 
 def test_matrix_config_keeps_other_axes_and_selects_only_the_requested_versions():
@@ -96,7 +98,11 @@ def test_installed_torch_must_be_the_requested_one(requested, installed, ok):
 
 
 def test_accuracy_reports_follow_their_torch_version():
-    details = [{"dtype": "float16", "torch_version": "2.13.0"}, {"dtype": "bfloat16", "torch_version": "2.14.1"}, {}]
+    details = [
+        {"dtype": "float16", "torch_version": "2.13.0"},
+        {"dtype": "bfloat16", "torch_version": "2.14.1"},
+        {},
+    ]
     assert torch_matrix.accuracy_for_torch(details, "2.14.1") == [details[1], details[2]]
 
 
@@ -162,7 +168,6 @@ def test_accuracy_detail_of_each_environment_and_commit_reaches_its_context(tmp_
     """In a matrix run, the suite files each report under the asv environment and commit that
     produced it (asv names them to the benchmark process); the runner reads it from there."""
     from benchmarks.bench_accuracy import collect_reports
-
     from sqrtwatch.runner import load_accuracy_details
 
     name, commit = torch_matrix.env_name(PYTHON, "2.13.0"), "a" * 40

@@ -34,7 +34,11 @@ def steps(workflow: dict):
 
 def actionlint() -> str:
     found = Path(sys.executable).with_name("actionlint")
-    return str(found) if found.exists() else shutil.which("actionlint") or pytest.fail("actionlint not installed")
+    return (
+        str(found)
+        if found.exists()
+        else shutil.which("actionlint") or pytest.fail("actionlint not installed")
+    )
 
 
 def test_the_four_workflows_exist():
@@ -47,7 +51,9 @@ def test_the_four_workflows_exist():
 
 
 def test_actionlint_passes_on_every_workflow():
-    result = subprocess.run([actionlint(), *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [actionlint(), *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=REPO_ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -67,7 +73,9 @@ def test_least_privilege_permissions(path):
     workflow = load(path)
     assert workflow.get("permissions") == {}, f"{path.name}: the default token must have no permissions"
     for job_id, job in workflow["jobs"].items():
-        assert isinstance(job.get("permissions"), dict), f"{path.name}: job {job_id} must declare its permissions"
+        assert isinstance(job.get("permissions"), dict), (
+            f"{path.name}: job {job_id} must declare its permissions"
+        )
         assert "write-all" not in str(job["permissions"])
 
 
@@ -77,7 +85,9 @@ def test_run_steps_take_expressions_only_through_env(path):
     it also keeps the steps runnable by test_workflows_commands."""
     for job_id, step in steps(load(path)):
         if "run" in step:
-            assert "${{" not in step["run"], f"{path.name}: job {job_id}: expression inside run: {step['run']!r}"
+            assert "${{" not in step["run"], (
+                f"{path.name}: job {job_id}: expression inside run: {step['run']!r}"
+            )
 
 
 def test_pull_request_jobs_run_pr_code_without_write_access_or_secrets():
@@ -105,7 +115,9 @@ def test_comment_workflow_never_checks_out_the_pull_request():
             assert "ref" not in step.get("with", {}), "checkout must stay on the default branch"
             assert "repository" not in step.get("with", {})
         if "run" in step:
-            assert step["run"].startswith("python3 .github/scripts/"), "only this repository's own scripts run"
+            assert step["run"].startswith("python3 .github/scripts/"), (
+                "only this repository's own scripts run"
+            )
 
 
 def test_gpu_runner_is_opt_in_by_repository_variable():

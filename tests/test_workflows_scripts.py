@@ -31,7 +31,11 @@ devices_summary = load_script("devices_summary")
 
 def run_script(name: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(SCRIPT_DIR / name), *args], capture_output=True, text=True, cwd=REPO_ROOT, **kwargs
+        [sys.executable, str(SCRIPT_DIR / name), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        **kwargs,
     )
 
 
@@ -63,7 +67,9 @@ def test_matrix_is_runners_times_the_torch_versions_of_asv_conf():
 
 def test_gpu_runner_joins_only_when_the_variable_is_true():
     for value, expected in [("true", True), ("TRUE", True), ("", False), ("false", False), ("1", False)]:
-        include = json.loads(outputs(run_script("benchmark_matrix.py", "--gpu", value).stdout)["matrix"])["include"]
+        include = json.loads(outputs(run_script("benchmark_matrix.py", "--gpu", value).stdout)["matrix"])[
+            "include"
+        ]
         gpu = [job for job in include if job["runner"] == "gpu"]
         assert bool(gpu) is expected, value
         for job in gpu:
@@ -161,7 +167,12 @@ def report(tmp_path):
 
 
 def post(api_url: str, report: Path, head_sha: str = "a" * 40) -> subprocess.CompletedProcess:
-    env = {"GITHUB_API_URL": api_url, "GITHUB_REPOSITORY": "o/r", "GITHUB_TOKEN": "test-token", "PATH": "/usr/bin"}
+    env = {
+        "GITHUB_API_URL": api_url,
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_TOKEN": "test-token",
+        "PATH": "/usr/bin",
+    }
     return run_script(
         "sticky_comment.py", str(report), "--head-sha", head_sha, "--run-url", "https://run/1", env=env
     )
@@ -212,7 +223,11 @@ def test_long_reports_are_cut_to_what_github_accepts():
 
 
 def test_sticky_comment_is_found_among_others():
-    comments = [{"id": 1, "body": "lgtm"}, {"id": 2, "body": None}, {"id": 3, "body": sticky_comment.MARKER + "\nx"}]
+    comments = [
+        {"id": 1, "body": "lgtm"},
+        {"id": 2, "body": None},
+        {"id": 3, "body": sticky_comment.MARKER + "\nx"},
+    ]
     assert sticky_comment.find_sticky_comment(comments) == 3
     assert sticky_comment.find_sticky_comment(comments[:2]) is None
 

@@ -21,7 +21,11 @@ PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # under ("" for self-hosted runners: the workflow uses the runner's own name).
 # torch_index: extra pip index for torch ("" = PyPI's default wheels).
 RUNNERS = {
-    "linux-cpu": {"runs_on": "ubuntu-latest", "machine": "gha-ubuntu-latest", "torch_index": PYTORCH_CPU_INDEX},
+    "linux-cpu": {
+        "runs_on": "ubuntu-latest",
+        "machine": "gha-ubuntu-latest",
+        "torch_index": PYTORCH_CPU_INDEX,
+    },
     # PyPI's macOS arm64 wheels include MPS; whether the VM exposes it is recorded in the context.
     "macos": {"runs_on": "macos-14", "machine": "gha-macos-14", "torch_index": ""},
     # PyPI's Linux wheels are the CUDA builds.

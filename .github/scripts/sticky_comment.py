@@ -100,7 +100,9 @@ def post(github: GitHub, number: int, head_sha: str, body: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report_dir", type=Path, help="The PR job's artifact: pr-number and comparison.md.")
-    parser.add_argument("--head-sha", required=True, help="The commit the PR job ran on (workflow_run.head_sha).")
+    parser.add_argument(
+        "--head-sha", required=True, help="The commit the PR job ran on (workflow_run.head_sha)."
+    )
     parser.add_argument("--run-url", required=True)
     args = parser.parse_args(argv)
 
@@ -110,7 +112,9 @@ def main(argv: list[str] | None = None) -> None:
         if not markdown_path.is_file():
             raise CommentError(f"{markdown_path}: missing (did the comparison step run?)")
         body = comment_body(markdown_path.read_text(errors="replace"), args.run_url)
-        github = GitHub(os.environ["GITHUB_API_URL"], os.environ["GITHUB_REPOSITORY"], os.environ["GITHUB_TOKEN"])
+        github = GitHub(
+            os.environ["GITHUB_API_URL"], os.environ["GITHUB_REPOSITORY"], os.environ["GITHUB_TOKEN"]
+        )
         print(post(github, number, args.head_sha, body))
     except CommentError as exc:
         raise SystemExit(f"sticky_comment: {exc}") from exc

@@ -16,7 +16,9 @@ accuracy = data.accuracy(src)
 
 st.title("Accuracy")
 if accuracy.empty:
-    st.info("No accuracy reports stored yet: run the accuracy suite (`sqrtwatch run`) and ingest its results.")
+    st.info(
+        "No accuracy reports stored yet: run the accuracy suite (`sqrtwatch run`) and ingest its results."
+    )
     st.stop()
 
 metric = url_select("Metric", list(METRICS), "metric", format_func=METRICS.get)

@@ -31,7 +31,11 @@ if search:
 
 st.caption(f"{len(alerts)} of {len(all_alerts)} alerts. Ratio = value after / value before.")
 if alerts.empty:
-    st.info("No alert matches these filters." if len(all_alerts) else "No alerts: run `sqrtwatch detect` after ingesting.")
+    st.info(
+        "No alert matches these filters."
+        if len(all_alerts)
+        else "No alerts: run `sqrtwatch detect` after ingesting."
+    )
     st.stop()
 
 st.dataframe(
@@ -56,16 +60,22 @@ st.page_link(
     query_params=frames.trend_link_params(alert["benchmark"], alert["params"], alert["machine"]),
 )
 if alert["triage_note"]:
-    st.caption(f"Last triage: {alert['status']} by {alert['triaged_by'] or 'unknown'}: {alert['triage_note']}")
+    st.caption(
+        f"Last triage: {alert['status']} by {alert['triaged_by'] or 'unknown'}: {alert['triage_note']}"
+    )
 
 read_only = data.read_only()
 if read_only:
-    st.caption("This dashboard is read-only: triage with `sqrtwatch` on a writable database, or serve it read-write.")
+    st.caption(
+        "This dashboard is read-only: triage with `sqrtwatch` on a writable database, or serve it read-write."
+    )
 note = st.text_area("Note (why)", key=f"note-{alert_id}", disabled=read_only)
 columns = st.columns(3)
 actions = {"acknowledged": "Acknowledge", "dismissed": "Dismiss", "active": "Reopen"}
 for column, (new_status, label) in zip(columns, actions.items()):
-    if column.button(label, key=f"{new_status}-{alert_id}", disabled=read_only or alert["status"] == new_status):
+    if column.button(
+        label, key=f"{new_status}-{alert_id}", disabled=read_only or alert["status"] == new_status
+    ):
         triage.set_status(src, int(alert_id), new_status, note)
         st.toast(f"Alert #{alert_id} {new_status}.")
         st.rerun()

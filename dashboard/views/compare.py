@@ -4,7 +4,7 @@ import streamlit as st
 
 from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_multiselect, url_select
-from sqrtwatch.db.compare import MARKS
+from sqrtwatch.db.comparison.compare import MARKS
 
 KINDS = {"torch": "torch versions", "machine": "machines", "commit": "commits", "env": "environments"}
 RATIO_BARS = 40  # more bars than this are unreadable
@@ -30,7 +30,9 @@ elif kind == "commit":
 else:
     choices = sorted(candidates["machine" if kind == "machine" else "env_name"].dropna().unique())
 if len(choices) < 2:
-    st.info(f"Only {len(choices)} of the {KINDS[kind]} have results here; pick another machine or comparison.")
+    st.info(
+        f"Only {len(choices)} of the {KINDS[kind]} have results here; pick another machine or comparison."
+    )
     st.stop()
 base = url_select("Base", choices, "base", default=choices[-2])
 head = url_select("Head", choices, "head", default=choices[-1])
@@ -55,7 +57,9 @@ st.dataframe(
         "head": st.column_config.NumberColumn("head", format="%.4g"),
         "p_value": st.column_config.NumberColumn("p", format="%.2g"),
         "noise": st.column_config.NumberColumn(
-            "noise", format="%.3f", help="sd of ln(head / base) from run-to-run noise (empty: too little history)"
+            "noise",
+            format="%.3f",
+            help="sd of ln(head / base) from run-to-run noise (empty: too little history)",
         ),
         "threshold": st.column_config.NumberColumn(
             "threshold", format="%.3f", help="ratio a change had to reach: the factor or 4x the noise"

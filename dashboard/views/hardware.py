@@ -34,10 +34,14 @@ tracks = frames.catalog_kinds(suite)
 tracks = tracks[tracks["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
 kind_of = dict(zip(tracks["benchmark"], tracks["kind"]))
 copies = frames.copy_roofline(
-    frames.with_param_columns(data.values(src, tuple(sorted(kind_of)), run_ids=(run_id,)), frames.ROOFLINE_CELL[1:]),
+    frames.with_param_columns(
+        data.values(src, tuple(sorted(kind_of)), run_ids=(run_id,)), frames.ROOFLINE_CELL[1:]
+    ),
     kind_of,
 )
-dtypes = url_multiselect("dtypes", sorted(times["dtype"].unique()) if not times.empty else [], "dtype", help="Empty: all")
+dtypes = url_multiselect(
+    "dtypes", sorted(times["dtype"].unique()) if not times.empty else [], "dtype", help="Empty: all"
+)
 variants = sorted(times["variant"].unique()) if not times.empty else []
 variant = url_select("Variant", variants, "variant", default="allocating")
 if dtypes:
@@ -57,7 +61,9 @@ st.caption(
 )
 st.plotly_chart(
     figures.make_scaling_figure(
-        frames.scaling(times, ["device", "dtype"]), metric, roofline=frames.scaling(copies, ["device", "dtype"])
+        frames.scaling(times, ["device", "dtype"]),
+        metric,
+        roofline=frames.scaling(copies, ["device", "dtype"]),
     ),
     width="stretch",
 )

@@ -24,26 +24,36 @@ columns[3].metric("Active alerts", len(active))
 throughput, accuracy = st.columns([3, 2])
 with throughput:
     st.subheader(f"Throughput on {machine}")
-    st.caption("Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline.")
+    st.caption(
+        "Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline."
+    )
     kinds = frames.catalog_kinds(suite)
     kinds = kinds[kinds["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
     kind_of = dict(zip(kinds["benchmark"], kinds["kind"]))
     # The headline cells as the newest runs measure them; then their whole history here.
     key_cells = frames.headline(data.values(src, tuple(sorted(kind_of)), run_ids=frames.newest_runs(runs)))
-    key_values = data.values(src, tuple(sorted(kind_of)), tuple(sorted(set(key_cells["params"]))), machine=machine)
+    key_values = data.values(
+        src, tuple(sorted(kind_of)), tuple(sorted(set(key_cells["params"]))), machine=machine
+    )
     if not key_values.empty:
         key_values = frames.with_param_columns(key_values, ["device", "dtype"])
-    st.plotly_chart(figures.make_small_multiples_figure(frames.key_series(key_values, kind_of)), width="stretch")
+    st.plotly_chart(
+        figures.make_small_multiples_figure(frames.key_series(key_values, kind_of)), width="stretch"
+    )
 with accuracy:
     st.subheader("Accuracy of torch.sqrt")
     st.caption("Latest report per machine; a cell shows the worst machine.")
-    st.plotly_chart(figures.make_accuracy_grid_figure(frames.accuracy_grid(data.accuracy(src))), width="stretch")
+    st.plotly_chart(
+        figures.make_accuracy_grid_figure(frames.accuracy_grid(data.accuracy(src))), width="stretch"
+    )
 
 if not active.empty:
     st.subheader("Active alerts")
     shown = active[["id", "kind", "benchmark", "machine", "ratio", "commit_after", "detected_at"]].head(10)
     st.dataframe(shown.assign(commit_after=shown["commit_after"].str[:8]), hide_index=True, width="stretch")
-    st.page_link("views/alerts.py", label=f"Triage all {len(active)} active alerts", icon=":material/notifications:")
+    st.page_link(
+        "views/alerts.py", label=f"Triage all {len(active)} active alerts", icon=":material/notifications:"
+    )
 
 st.subheader("Latest run per machine and torch version")
 st.dataframe(frames.latest_runs(runs), hide_index=True, width="stretch")

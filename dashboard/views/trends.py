@@ -31,9 +31,16 @@ for name in rows["param_dict"].iloc[0]:
 params = rows["params"].iloc[0]
 
 series_values = data.values(src, (benchmark,), (params,))
-machines = url_multiselect("Machines", sorted(series_values["machine"].unique()), "machine", help="Empty: all machines")
+machines = url_multiselect(
+    "Machines", sorted(series_values["machine"].unique()), "machine", help="Empty: all machines"
+)
 x = url_select("X axis", ["commit_date", "torch_version"], "x", format_func=lambda v: v.replace("_", " "))
-band = url_select("Band", ["ci", "iqr"], "band", format_func={"ci": "99% confidence interval", "iqr": "interquartile range"}.get)
+band = url_select(
+    "Band",
+    ["ci", "iqr"],
+    "band",
+    format_func={"ci": "99% confidence interval", "iqr": "interquartile range"}.get,
+)
 
 track_rows = frames.roofline_cells(catalog, chosen) if unit == "seconds" else catalog.iloc[:0]
 normalize = url_toggle(
@@ -55,7 +62,9 @@ if normalize and not track_rows.empty:
 
 points = frames.trend_series(selected, x=x, band=band, divide_by=divide_by)
 alerts = data.alerts(src, "all")
-alerts = alerts[(alerts["benchmark"] == benchmark) & (alerts["params"] == params)] if not alerts.empty else alerts
+alerts = (
+    alerts[(alerts["benchmark"] == benchmark) & (alerts["params"] == params)] if not alerts.empty else alerts
+)
 markers = frames.alert_markers(alerts, points, x)
 
 st.caption(f"`{benchmark}` · {frames.params_text(params)} · unit: {unit}")

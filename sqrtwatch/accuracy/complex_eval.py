@@ -36,7 +36,9 @@ def complex_input_bits(x, index: int, fmt: RealFormat) -> int:
     return (im_bits << fmt.bits) | re_bits
 
 
-def evaluate_complex_chunk(fn, name: str, values: np.ndarray, fmt: RealFormat, device: str, tally: Tally, fingerprint: Fingerprint):
+def evaluate_complex_chunk(
+    fn, name: str, values: np.ndarray, fmt: RealFormat, device: str, tally: Tally, fingerprint: Fingerprint
+):
     """Check ``fn`` on finite complex ``values`` (complex128 array), updating ``tally``."""
     import torch
 

@@ -57,7 +57,10 @@ def count_differences(a, b) -> dict[str, int]:
     differs = output_bits(a) != output_bits(b)
     both_nan = _real_parts(a).isnan() & _real_parts(b).isnan()
     if differs.dim() > 1:  # complex: an output differs when either component does
-        return {"bitwise": int(differs.any(dim=-1).sum()), "values": int((differs & ~both_nan).any(dim=-1).sum())}
+        return {
+            "bitwise": int(differs.any(dim=-1).sum()),
+            "values": int((differs & ~both_nan).any(dim=-1).sum()),
+        }
     return {"bitwise": int(differs.sum()), "values": int((differs & ~both_nan).sum())}
 
 
@@ -76,7 +79,7 @@ def _compiled_differences(fn, x, reference) -> dict[str, int] | str:
     try:
         compiled = torch.compile(fn, dynamic=False, fullgraph=False)
         return count_differences(compiled(x), reference)
-    except Exception as exc:  # noqa: BLE001 - report why compile failed, keep the other checks
+    except Exception as exc:
         return f"torch.compile failed: {type(exc).__name__}: {exc}"[:300]
 
 
@@ -112,7 +115,9 @@ def check_consistency(impl: str, dtype: str, device: str) -> dict:
     finally:
         torch.set_num_threads(threads)
     try:
-        fresh_differences: dict[str, int] | str = count_differences(fresh_process_output(impl, dtype, device), warm)
+        fresh_differences: dict[str, int] | str = count_differences(
+            fresh_process_output(impl, dtype, device), warm
+        )
     except subprocess.CalledProcessError as exc:
         fresh_differences = f"fresh process failed: {exc.stderr.strip()[-300:]}"
     return {

@@ -60,7 +60,9 @@ def _sweep(fn, name: str, dtype: str, device: str, mode: str, samples: int) -> t
         starts = range(0, values.size, COMPLEX_CHUNK)
         with chunk_progress(len(starts), f"{name} {dtype} sample") as advance:
             for start in starts:
-                evaluate_complex_chunk(fn, name, values[start : start + COMPLEX_CHUNK], fmt, device, tally, fingerprint)
+                evaluate_complex_chunk(
+                    fn, name, values[start : start + COMPLEX_CHUNK], fmt, device, tally, fingerprint
+                )
                 advance()
         return tally, fingerprint
     x = patterns_to_tensor(sample_patterns(fmt, samples), fmt)

@@ -52,7 +52,9 @@ def reference_and_error(x, result, fmt: RealFormat):
     return reference, (result.double() - root64).abs_()
 
 
-def evaluate_real_chunk(fn, name: str, x, fmt: RealFormat, device: str, tally: Tally, fingerprint: Fingerprint):
+def evaluate_real_chunk(
+    fn, name: str, x, fmt: RealFormat, device: str, tally: Tally, fingerprint: Fingerprint
+):
     """Check ``fn`` on the real inputs ``x`` (CPU tensor of ``fmt``), updating ``tally``."""
     result = call_impl(fn, x, device, name)
     reference, abs_error = reference_and_error(x, result, fmt)

@@ -91,7 +91,9 @@ def _check_chunk(fn, name, start, chunk, fmt, device):
     single_binade = chunk <= 1 << fmt.mantissa_bits and 0 < exponent_field < fmt.exponent_field_max
     if single_binade and start & fmt.sign_mask:
         _check_negative_binade(fn, name, x, fmt, device, chunk_tally, outputs)
-    elif single_binade and not _check_positive_binade(fn, name, x, exponent_field, fmt, device, chunk_tally, outputs):
+    elif single_binade and not _check_positive_binade(
+        fn, name, x, exponent_field, fmt, device, chunk_tally, outputs
+    ):
         chunk_tally, outputs = Tally(), RecordedOutputs()
         evaluate_real_chunk(fn, name, x, fmt, device, chunk_tally, outputs)
     elif not single_binade:
@@ -141,5 +143,7 @@ def _check_positive_binade(fn, name, x, exponent_field, fmt, device, tally, outp
 def _locate_worst(fn, name, start, chunk, fmt, device) -> int:
     """The first input of the chunk at ``start`` with the largest ulp error."""
     chunk_tally = Tally()
-    evaluate_real_chunk(fn, name, pattern_chunk(start, chunk, fmt), fmt, device, chunk_tally, RecordedOutputs())
+    evaluate_real_chunk(
+        fn, name, pattern_chunk(start, chunk, fmt), fmt, device, chunk_tally, RecordedOutputs()
+    )
     return chunk_tally.worst_input_bits

@@ -77,7 +77,20 @@ def _number(value: float | None, spec: str) -> str:
 
 def format_text(reports: list[dict]) -> str:
     """A fixed-width table of reports, one line each, then the special-value failures."""
-    header = ("impl", "dtype", "device", "mode", "inputs", "mismatches", "fraction", "max ulp", "mean ulp", "worst input", "special", "seconds")
+    header = (
+        "impl",
+        "dtype",
+        "device",
+        "mode",
+        "inputs",
+        "mismatches",
+        "fraction",
+        "max ulp",
+        "mean ulp",
+        "worst input",
+        "special",
+        "seconds",
+    )
     rows = [
         (
             r["impl"],
@@ -96,7 +109,10 @@ def format_text(reports: list[dict]) -> str:
         for r in reports
     ]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in (header, *rows)
+    ]
     for r in reports:
         for case in r["special_values"]["cases"]:
             lines.append(

@@ -113,7 +113,11 @@ def boundary_patterns(fmt: RealFormat) -> list[int]:
 def hard_case_patterns(fmt: RealFormat, rng: np.random.Generator, n: int) -> np.ndarray:
     """Binade boundaries, squares and their neighbours, near-midpoint roots, subnormals."""
     count = _family_size(n)
-    patterns = boundary_patterns(fmt) + _square_neighbourhoods(fmt, rng, count) + _midpoint_neighbourhoods(fmt, rng, count)
+    patterns = (
+        boundary_patterns(fmt)
+        + _square_neighbourhoods(fmt, rng, count)
+        + _midpoint_neighbourhoods(fmt, rng, count)
+    )
     return np.unique(np.array(patterns, dtype=np.uint64))
 
 
@@ -169,4 +173,4 @@ def complex_samples(fmt: RealFormat, n: int, seed: int = DEFAULT_SEED) -> np.nda
 
 
 def _largest(fmt: RealFormat) -> float:
-    return (2.0 - 2.0 ** -fmt.mantissa_bits) * 2.0**fmt.emax
+    return (2.0 - 2.0**-fmt.mantissa_bits) * 2.0**fmt.emax

@@ -36,7 +36,7 @@ def real_cases(fmt: RealFormat) -> list[SpecialCase]:
 
     tiny_subnormal = 2.0 ** (fmt.emin - fmt.mantissa_bits)
     smallest_normal = 2.0**fmt.emin
-    largest = (2.0 - 2.0 ** -fmt.mantissa_bits) * 2.0**fmt.emax
+    largest = (2.0 - 2.0**-fmt.mantissa_bits) * 2.0**fmt.emax
     values = {
         "+0": 0.0,
         "-0": -0.0,

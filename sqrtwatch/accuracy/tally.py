@@ -79,7 +79,7 @@ class Fingerprint:
     is a function of the outputs alone, so equal fingerprints mean equal outputs.
     """
 
-    _hash: "hashlib._Hash" = field(default_factory=lambda: hashlib.new(FINGERPRINT_ALGORITHM))
+    _hash: hashlib._Hash = field(default_factory=lambda: hashlib.new(FINGERPRINT_ALGORITHM))
 
     def update(self, output_bits) -> None:
         """Feed one chunk's outputs (an integer tensor of their bit patterns, on the CPU)."""

@@ -1,7 +1,7 @@
 """Runs of asv ``existing`` environments re-keyed from the interpreter path to Python + torch.
 
 Ingest now stores them under ``existing-py<X.Y>-torch<version>`` (see
-sqrtwatch.db.env_names); this moves runs stored earlier under asv's path-based
+sqrtwatch.db.ingest.env_names); this moves runs stored earlier under asv's path-based
 names there, so that older and newer runs stay in one series. Two runs of one
 commit that meet in the same environment are merged as ingest would merge them:
 the later-ingested run's values win. Alerts follow their runs; detection state
@@ -18,34 +18,60 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from sqrtwatch.db.env_names import stored_env_name
+from sqrtwatch.db.ingest.env_names import stored_env_name
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 machines = sa.table("machines", sa.column("id"), sa.column("name"))
 environments = sa.table(
-    "environments", sa.column("id"), sa.column("machine_id"), sa.column("name"), sa.column("python"),
-    sa.column("requirements", sa.JSON), sa.column("torch_version"), sa.column("torch_git_hash"),
-    sa.column("build_variant"), sa.column("cpu_isa"), sa.column("math_libraries", sa.JSON),
+    "environments",
+    sa.column("id"),
+    sa.column("machine_id"),
+    sa.column("name"),
+    sa.column("python"),
+    sa.column("requirements", sa.JSON),
+    sa.column("torch_version"),
+    sa.column("torch_git_hash"),
+    sa.column("build_variant"),
+    sa.column("cpu_isa"),
+    sa.column("math_libraries", sa.JSON),
 )
 runs = sa.table(
-    "runs", sa.column("id"), sa.column("machine_id"), sa.column("environment_id"), sa.column("revision_id"),
-    sa.column("context", sa.JSON), sa.column("ingested_at"), sa.column("torch_version"),
-    sa.column("torch_git_hash"), sa.column("build_variant"), sa.column("cpu_isa"),
+    "runs",
+    sa.column("id"),
+    sa.column("machine_id"),
+    sa.column("environment_id"),
+    sa.column("revision_id"),
+    sa.column("context", sa.JSON),
+    sa.column("ingested_at"),
+    sa.column("torch_version"),
+    sa.column("torch_git_hash"),
+    sa.column("build_variant"),
+    sa.column("cpu_isa"),
 )
 revisions = sa.table("revisions", sa.column("id"), sa.column("commit_hash"), sa.column("date"))
 values = sa.table("result_values", sa.column("run_id"), sa.column("benchmark_id"), sa.column("params"))
 accuracy = sa.table(
-    "accuracy_results", sa.column("run_id"), sa.column("impl"), sa.column("dtype"), sa.column("device"),
+    "accuracy_results",
+    sa.column("run_id"),
+    sa.column("impl"),
+    sa.column("dtype"),
+    sa.column("device"),
     sa.column("mode"),
 )
 files = sa.table("ingested_files", sa.column("run_id"))
 alerts = sa.table(
-    "alerts", sa.column("id"), sa.column("benchmark"), sa.column("params"), sa.column("machine"),
-    sa.column("env_name"), sa.column("commit_after"), sa.column("kind"),
+    "alerts",
+    sa.column("id"),
+    sa.column("benchmark"),
+    sa.column("params"),
+    sa.column("machine"),
+    sa.column("env_name"),
+    sa.column("commit_after"),
+    sa.column("kind"),
 )
 detection_state = sa.table("detection_state", sa.column("machine"), sa.column("env_name"))
 
@@ -53,7 +79,13 @@ detection_state = sa.table("detection_state", sa.column("machine"), sa.column("e
 def upgrade() -> None:
     connection = op.get_bind()
     candidates = connection.execute(
-        sa.select(environments.c.id, environments.c.machine_id, environments.c.name, environments.c.python, machines.c.name)
+        sa.select(
+            environments.c.id,
+            environments.c.machine_id,
+            environments.c.name,
+            environments.c.python,
+            machines.c.name,
+        )
         .join(machines, machines.c.id == environments.c.machine_id)
         .where(environments.c.name.like("existing-py%"))
     ).all()
@@ -76,7 +108,10 @@ def upgrade() -> None:
             continue
         for target in targets.values():
             _refresh_environment(connection, target)
-        if connection.execute(sa.select(sa.func.count()).where(runs.c.environment_id == env_id)).scalar() == 0:
+        if (
+            connection.execute(sa.select(sa.func.count()).where(runs.c.environment_id == env_id)).scalar()
+            == 0
+        ):
             connection.execute(environments.delete().where(environments.c.id == env_id))
         connection.execute(
             detection_state.delete().where(
@@ -93,7 +128,9 @@ def downgrade() -> None:
 def _environment(connection, machine_id: int, label: str, source_id: int) -> int:
     """The id of environment ``label`` on the machine, created like the source one if absent."""
     found = connection.execute(
-        sa.select(environments.c.id).where(environments.c.machine_id == machine_id, environments.c.name == label)
+        sa.select(environments.c.id).where(
+            environments.c.machine_id == machine_id, environments.c.name == label
+        )
     ).scalar()
     if found is not None:
         return found
@@ -106,14 +143,18 @@ def _environment(connection, machine_id: int, label: str, source_id: int) -> int
         )
     )
     return connection.execute(
-        sa.select(environments.c.id).where(environments.c.machine_id == machine_id, environments.c.name == label)
+        sa.select(environments.c.id).where(
+            environments.c.machine_id == machine_id, environments.c.name == label
+        )
     ).scalar_one()
 
 
 def _move_run(connection, run_id: int, revision_id: int, target: int) -> None:
     """Put run ``run_id`` into environment ``target``, merging it with the run of its commit there."""
     other = connection.execute(
-        sa.select(runs.c.id, runs.c.ingested_at).where(runs.c.environment_id == target, runs.c.revision_id == revision_id)
+        sa.select(runs.c.id, runs.c.ingested_at).where(
+            runs.c.environment_id == target, runs.c.revision_id == revision_id
+        )
     ).first()
     if other is not None:
         mine = connection.execute(sa.select(runs.c.ingested_at).where(runs.c.id == run_id)).scalar()
@@ -144,8 +185,12 @@ def _move_alerts(connection, machine: str, old_name: str, label: str, commit: st
     for alert_id, benchmark, params, kind in moving:
         clash = connection.execute(
             sa.select(alerts.c.id).where(
-                alerts.c.machine == machine, alerts.c.env_name == label, alerts.c.benchmark == benchmark,
-                alerts.c.params == params, alerts.c.commit_after == commit, alerts.c.kind == kind,
+                alerts.c.machine == machine,
+                alerts.c.env_name == label,
+                alerts.c.benchmark == benchmark,
+                alerts.c.params == params,
+                alerts.c.commit_after == commit,
+                alerts.c.kind == kind,
             )
         ).first()
         if clash is None:
@@ -157,7 +202,9 @@ def _move_alerts(connection, machine: str, old_name: str, label: str, commit: st
 def _refresh_environment(connection, env_id: int) -> None:
     """The environment's torch fields from its run of the latest commit, as ingest keeps them."""
     latest = connection.execute(
-        sa.select(runs.c.torch_version, runs.c.torch_git_hash, runs.c.build_variant, runs.c.cpu_isa, runs.c.context)
+        sa.select(
+            runs.c.torch_version, runs.c.torch_git_hash, runs.c.build_variant, runs.c.cpu_isa, runs.c.context
+        )
         .join(revisions, revisions.c.id == runs.c.revision_id)
         .where(runs.c.environment_id == env_id)
         .order_by(revisions.c.date.desc(), runs.c.id.desc())
@@ -167,9 +214,13 @@ def _refresh_environment(connection, env_id: int) -> None:
         return
     context = latest.context if isinstance(latest.context, dict) else {}
     connection.execute(
-        environments.update().where(environments.c.id == env_id).values(
-            torch_version=latest.torch_version, torch_git_hash=latest.torch_git_hash,
-            build_variant=latest.build_variant, cpu_isa=latest.cpu_isa,
+        environments.update()
+        .where(environments.c.id == env_id)
+        .values(
+            torch_version=latest.torch_version,
+            torch_git_hash=latest.torch_git_hash,
+            build_variant=latest.build_variant,
+            cpu_isa=latest.cpu_isa,
             math_libraries=context.get("math_libraries"),
         )
     )

@@ -14,10 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sqrtwatch.db.asv_parse import ParsedResults, SuiteBenchmark, default_type_and_unit
-from sqrtwatch.db.context import RunContext
-from sqrtwatch.db.env_names import stored_env_name
-from sqrtwatch.db.models import (
+from ..schema.models import (
     AccuracyResult,
     Benchmark,
     Environment,
@@ -28,10 +25,24 @@ from sqrtwatch.db.models import (
     Run,
     utcnow,
 )
+from .asv_results import ParsedResults, SuiteBenchmark, default_type_and_unit
+from .env_names import stored_env_name
+from .run_context import RunContext
 
 _VALUE_COLUMNS = (
-    "param_index", "status", "value", "ci_99_a", "ci_99_b", "q_25", "q_75",
-    "number", "repeat", "n_samples", "samples", "started_at", "duration",
+    "param_index",
+    "status",
+    "value",
+    "ci_99_a",
+    "ci_99_b",
+    "q_25",
+    "q_75",
+    "number",
+    "repeat",
+    "n_samples",
+    "samples",
+    "started_at",
+    "duration",
 )
 _VALUE_ROW = ("run_id", "benchmark_id", "params", *_VALUE_COLUMNS)
 
@@ -74,7 +85,9 @@ def get_or_insert(
     row_id = connection.execute(query, key).scalar()
     if row_id is not None:
         return row_id, False
-    row_id = connection.execute(_insert_returning_id(connection.dialect.name, model), {**key, **values}).scalar()
+    row_id = connection.execute(
+        _insert_returning_id(connection.dialect.name, model), {**key, **values}
+    ).scalar()
     if row_id is not None:
         return row_id, True
     # Another writer inserted it between our select and insert.
@@ -88,29 +101,29 @@ def update_by_id(connection: sa.Connection, model, row_id: int, values: dict[str
 
 # Statements are built once and executed with parameters: building SQLAlchemy
 # constructs per file cost more than executing them (per-file ingest overhead).
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _select_id(model, key_names: tuple[str, ...]) -> sa.Select:
     return sa.select(model.id).where(*(getattr(model, name) == sa.bindparam(name) for name in key_names))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _insert_returning_id(dialect_name: str, model) -> Any:
     return dialect_insert_for(dialect_name, model).on_conflict_do_nothing().returning(model.id)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _update_by_id(model) -> sa.Update:
     return sa.update(model).where(model.id == sa.bindparam("row_id"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _upsert_ingested_file(dialect_name: str) -> Any:
     stmt = dialect_insert_for(dialect_name, IngestedFile)
     columns = ("stat_signature", "content_hash", "run_id", "ingested_at")
     return stmt.on_conflict_do_update(index_elements=["path"], set_={c: stmt.excluded[c] for c in columns})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _latest_commit_date_of_environment() -> sa.Select:
     return (
         sa.select(sa.func.max(Revision.date))
@@ -178,7 +191,10 @@ def mark_suite(connection: sa.Connection, suite: dict[str, SuiteBenchmark]) -> N
             table.update()
             .where(table.c.name == sa.bindparam("b_name"))
             # Results without a version ("") predate versions: asv accepts them.
-            .values(in_suite=True, stale=sa.and_(table.c.version != "", table.c.version != sa.bindparam("b_version"))),
+            .values(
+                in_suite=True,
+                stale=sa.and_(table.c.version != "", table.c.version != sa.bindparam("b_version")),
+            ),
             rows,
         )
 
@@ -228,7 +244,10 @@ def load_results(
 
 
 def _machine(
-    connection: sa.Connection, parsed: ParsedResults, context: RunContext | None, machine_info: dict[str, str | None]
+    connection: sa.Connection,
+    parsed: ParsedResults,
+    context: RunContext | None,
+    machine_info: dict[str, str | None],
 ) -> int:
     machine_id = get_or_create(connection, Machine, {"name": parsed.machine}, {})
     # machine.json first; results files repeat the same fields in their params.
@@ -236,7 +255,10 @@ def _machine(
         key: machine_info.get(key) or _as_text(parsed.machine_params.get(key))
         for key in ("arch", "cpu", "num_cpu", "os", "ram")
     }
-    values: dict[str, Any] = {**fields, "machine_json": {k: v for k, v in machine_info.items() if v is not None}}
+    values: dict[str, Any] = {
+        **fields,
+        "machine_json": {k: v for k, v in machine_info.items() if v is not None},
+    }
     if context is not None:
         values |= {
             "cpu_model": context.cpu_model,
@@ -252,7 +274,9 @@ def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _environment(connection: sa.Connection, machine_id: int, parsed: ParsedResults, context: RunContext | None) -> int:
+def _environment(
+    connection: sa.Connection, machine_id: int, parsed: ParsedResults, context: RunContext | None
+) -> int:
     # Runs of one interpreter share a name whatever the checkout path (see env_names).
     name = stored_env_name(parsed.env_name, parsed.python, None if context is None else context.raw)
     environment_id = get_or_create(
@@ -281,7 +305,9 @@ def _environment(connection: sa.Connection, machine_id: int, parsed: ParsedResul
 
 
 def _is_latest_run(connection: sa.Connection, environment_id: int, date: int | None) -> bool:
-    latest = connection.execute(_latest_commit_date_of_environment(), {"environment_id": environment_id}).scalar()
+    latest = connection.execute(
+        _latest_commit_date_of_environment(), {"environment_id": environment_id}
+    ).scalar()
     return latest is None or (date is not None and date >= latest)
 
 
@@ -316,7 +342,13 @@ def _values(
             ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, value.params_key, suite)
     # In _VALUE_ROW order; ParsedValue's fields from params_key on match it.
     rows = [
-        (run_id, ids[value[0], value[1]], *value[2:13], None if value.samples is None else json.dumps(value.samples), *value[14:])
+        (
+            run_id,
+            ids[value[0], value[1]],
+            *value[2:13],
+            None if value.samples is None else json.dumps(value.samples),
+            *value[14:],
+        )
         for value in parsed.values
     ]
     sql, positions = _values_upsert_sql(connection.dialect)

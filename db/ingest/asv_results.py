@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqrtwatch.db.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, params_key
+from ..schema.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, params_key
 
 SUPPORTED_VERSIONS = (1, 2)
-# Column sizes of the schema (db/models.py); longer strings are a format error.
+# Column sizes of the schema (db/schema/models.py); longer strings are a format error.
 MAX_NAME = 1000
 MAX_MACHINE = 255
 MAX_COMMIT = 64
@@ -219,7 +219,10 @@ def parse_benchmarks_json(data: Any) -> dict[str, SuiteBenchmark]:
         where = f"benchmark {name!r}"
         text(name, "benchmark name")
         info = _mapping(info, where)
-        param_names = [text(p, f"{where} param_names entry") for p in _list(info.get("param_names", []), f"{where} param_names")]
+        param_names = [
+            text(p, f"{where} param_names entry")
+            for p in _list(info.get("param_names", []), f"{where} param_names")
+        ]
         code = info.get("code")
         suite[name] = SuiteBenchmark(
             name=name,
@@ -227,7 +230,9 @@ def parse_benchmarks_json(data: Any) -> dict[str, SuiteBenchmark]:
             unit=text(info.get("unit"), f"{where} unit", 64, optional=True),
             param_names=param_names,
             version=text(info.get("version"), f"{where} version", MAX_VERSION, optional=True),
-            source_hash=hashlib.sha256(code.encode("utf-8", "replace")).hexdigest() if isinstance(code, str) else None,
+            source_hash=hashlib.sha256(code.encode("utf-8", "replace")).hexdigest()
+            if isinstance(code, str)
+            else None,
         )
     return suite
 
@@ -236,7 +241,10 @@ def parse_machine_json(data: Any) -> dict[str, str | None]:
     """asv's machine.json (minimal files hold little more than the name)."""
     data = _mapping(data, "machine.json")
     fields = {key: data.get(key) for key in ("machine", "arch", "cpu", "num_cpu", "os", "ram")}
-    return {key: None if value is None else text(str(value), f"machine.json {key}", MAX_NAME) for key, value in fields.items()}
+    return {
+        key: None if value is None else text(str(value), f"machine.json {key}", MAX_NAME)
+        for key, value in fields.items()
+    }
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -265,7 +273,9 @@ def param_names_for(name: str, count: int, suite: dict[str, SuiteBenchmark]) -> 
 # ---------------------------------------------------------------- results files
 
 
-def parse_results(data: Any, file_name: str, suite: dict[str, SuiteBenchmark], machine_dir: str) -> ParsedResults:
+def parse_results(
+    data: Any, file_name: str, suite: dict[str, SuiteBenchmark], machine_dir: str
+) -> ParsedResults:
     """Every value of one results file, with its machine, environment and commit."""
     data = _mapping(data, "results file")
     version = data.get("version", 1)
@@ -289,7 +299,9 @@ def parse_results(data: Any, file_name: str, suite: dict[str, SuiteBenchmark], m
     )
     if not parsed.commit_hash:
         raise ResultsFormatError("commit_hash is empty")
-    columns = [text(c, "result_columns entry", 64) for c in _list(data.get("result_columns"), "result_columns")]
+    columns = [
+        text(c, "result_columns entry", 64) for c in _list(data.get("result_columns"), "result_columns")
+    ]
     for name, row in _mapping(data.get("results"), "results").items():
         text(name, "benchmark name")
         row = _list(row, f"results of {name!r}")
@@ -328,13 +340,15 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
         if fast_type is float and types == {float}:
             total = sum(values)
             converted = list(values) if total == total else [None if v != v else v for v in values]
-        elif fast_type is int and types == {int} and -INT64_MAX <= min(values) and max(values) <= INT64_MAX:
+        elif fast_type is int and types == {int} and min(values) >= -INT64_MAX and max(values) <= INT64_MAX:
             converted = list(values)
         else:
             converted = [convert(v, f"{where} {key}") for v in values]
         return converted + [None] * (len(results) - len(values))
 
-    ci_99_a, ci_99_b, q_25, q_75 = (column(f"stats_{key}", number, float) for key in ("ci_99_a", "ci_99_b", "q_25", "q_75"))
+    ci_99_a, ci_99_b, q_25, q_75 = (
+        column(f"stats_{key}", number, float) for key in ("ci_99_a", "ci_99_b", "q_25", "q_75")
+    )
     numbers, repeats = (column(f"stats_{key}", integer, int) for key in ("number", "repeat"))
     samples = column("samples", _samples, list)
     n_samples = column("n_samples", integer, int)
@@ -471,9 +485,19 @@ def upgrade_v1(data: dict, file_name: str) -> dict:
         **data,
         "env_name": env_name,
         "result_columns": [
-            "result", "params", "version", "started_at", "duration",
-            "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75",
-            "stats_number", "stats_repeat", "samples", "n_samples",
+            "result",
+            "params",
+            "version",
+            "started_at",
+            "duration",
+            "stats_ci_99_a",
+            "stats_ci_99_b",
+            "stats_q_25",
+            "stats_q_75",
+            "stats_number",
+            "stats_repeat",
+            "samples",
+            "n_samples",
         ],
         "results": rows,
         "durations": {k: v for k, v in duration.items() if isinstance(k, str) and k.startswith("<")},

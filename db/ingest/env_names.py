@@ -33,7 +33,9 @@ def stored_env_name(asv_env_name: str, asv_python: str | None, context: dict[str
     from asv.environment import get_env_name
 
     # What asv appended after the path (environment variables of the matrix) stays.
-    return get_env_name(EXISTING_TOOL, python, {"torch": torch_version}, {}) + asv_env_name[len(path_prefix) :]
+    return (
+        get_env_name(EXISTING_TOOL, python, {"torch": torch_version}, {}) + asv_env_name[len(path_prefix) :]
+    )
 
 
 def _existing_name_prefix(asv_python: str | None) -> str | None:

@@ -1,8 +1,8 @@
 """Alembic environment: runs migrations on the connection that sqrtwatch hands it.
 
-``sqrtwatch.db.engine.upgrade_schema`` passes an open connection (inside its
+``sqrtwatch.db.schema.engine.upgrade_schema`` passes an open connection (inside its
 own transaction and lock); the ``alembic`` command line may instead set
-``sqlalchemy.url`` (see db/alembic.ini) to autogenerate a new revision.
+``sqlalchemy.url`` (see db/schema/alembic.ini) to autogenerate a new revision.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine
 
-from sqrtwatch.db.models import Base
+from sqrtwatch.db.schema.models import Base
 
 target_metadata = Base.metadata
 

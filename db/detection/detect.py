@@ -2,8 +2,8 @@
 
 A series is one machine x environment x benchmark x parameter combination, in
 commit-date order. Per machine and environment, run-wide shifts are found and
-taken out first (:mod:`sqrtwatch.db.runwide`); then each series' confirmed
-changes (:mod:`sqrtwatch.db.changepoints`) become alerts. An alert whose series
+taken out first (:mod:`sqrtwatch.db.detection.runwide`); then each series' confirmed
+changes (:mod:`sqrtwatch.db.detection.changepoints`) become alerts. An alert whose series
 went back to its old level, or whose change the history no longer shows, is
 marked resolved; its triage state is never touched here. Environments whose
 runs and detection settings are unchanged since the last pass are skipped
@@ -28,11 +28,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from sqrtwatch.db.changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
-from sqrtwatch.db.engine import session_scope
-from sqrtwatch.db.models import Alert, DetectionState, Environment, Machine, Run, utcnow
-from sqrtwatch.db.runwide import RunShift, find_run_wide_shifts
-from sqrtwatch.db.series import (
+from ..schema.engine import session_scope
+from ..schema.models import Alert, DetectionState, Environment, Machine, Run, utcnow
+from .changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
+from .runwide import RunShift, find_run_wide_shifts
+from .series import (
     EnvironmentHistory,
     Series,
     decode_samples,
@@ -114,7 +114,7 @@ def config_for(benchmark: str, thresholds: dict[str, float], base: DetectionConf
 def detect_alerts(
     engine: Engine,
     thresholds: dict[str, float] | None = None,
-    config: DetectionConfig = DetectionConfig(),
+    config: DetectionConfig | None = None,
     full: bool = False,
     workers: int | None = None,
 ) -> DetectionSummary:
@@ -126,6 +126,7 @@ def detect_alerts(
     environments of at least POOL_MIN_POINTS values; 1 = in this process).
     """
     thresholds = load_thresholds() if thresholds is None else thresholds
+    config = config or DetectionConfig()
     summary = DetectionSummary()
     analyser = _SeriesAnalyser(workers)
     with contextlib.closing(analyser), session_scope(engine) as session:
@@ -156,7 +157,9 @@ def _environment_signatures(
     """Per (machine, env_name), a digest of its runs (count, newest id, last ingest) and the detection settings."""
     settings = json.dumps([DETECTION_VERSION, sorted(thresholds.items()), asdict(config)])
     statement = (
-        select(Machine.name, Environment.name, func.count(Run.id), func.max(Run.id), func.max(Run.ingested_at))
+        select(
+            Machine.name, Environment.name, func.count(Run.id), func.max(Run.id), func.max(Run.ingested_at)
+        )
         .select_from(Run)
         .join(Machine, Machine.id == Run.machine_id)
         .join(Environment, Environment.id == Run.environment_id)
@@ -191,7 +194,9 @@ def _detect_environment(
     return found
 
 
-def _run_wide_divisors(history: EnvironmentHistory, config: DetectionConfig, summary: DetectionSummary) -> list[np.ndarray]:
+def _run_wide_divisors(
+    history: EnvironmentHistory, config: DetectionConfig, summary: DetectionSummary
+) -> list[np.ndarray]:
     """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
     runs = history.runs
     matrix = np.full((len(history.series), len(runs)), np.nan)
@@ -261,7 +266,9 @@ def analyse_series(task: SeriesTask) -> list[Change]:
     )
 
 
-def _found_alerts(series: Series, task: SeriesTask, changes: list[Change], run_commits: np.ndarray) -> list[FoundAlert]:
+def _found_alerts(
+    series: Series, task: SeriesTask, changes: list[Change], run_commits: np.ndarray
+) -> list[FoundAlert]:
     commits = run_commits[series.columns]
     result = []
     for change, resolved in _fold_reversals(changes, task.config.min_effect):
@@ -296,7 +303,9 @@ class _SeriesAnalyser:
             return [analyse_series(task) for task in tasks]
         if self.pool is None:
             # spawn: the workers inherit no database connection.
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            )
         chunk = max(1, len(tasks) // (workers * 8))
         return list(self.pool.map(analyse_series, tasks, chunksize=chunk))
 
@@ -358,12 +367,20 @@ def _reconcile(
     for item in found:
         candidates = [a for a in existing.get(item.key, []) if a.kind == item.kind and id(a) not in matched]
         if candidates and item.key not in positions:
-            positions[item.key] = {commit: i for i, commit in enumerate(run_commits[by_key[item.key].columns])}
+            positions[item.key] = {
+                commit: i for i, commit in enumerate(run_commits[by_key[item.key].columns])
+            }
         alert = _closest(candidates, item, positions.get(item.key, {}))
         if alert is None:
             alert = Alert(
-                machine=item.key[0], env_name=item.key[1], benchmark=item.key[2], params=item.key[3],
-                kind=item.kind, commit_after=item.commit_after, status="active", detected_at=now,
+                machine=item.key[0],
+                env_name=item.key[1],
+                benchmark=item.key[2],
+                params=item.key[3],
+                kind=item.kind,
+                commit_after=item.commit_after,
+                status="active",
+                detected_at=now,
             )
             session.add(alert)
             existing.setdefault(item.key, []).append(alert)
@@ -397,8 +414,10 @@ def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[str, int
     best, best_distance = None, MATCH_DISTANCE + 1
     for alert in candidates:
         position = positions.get(alert.commit_after)
-        distance = 0 if alert.commit_after == item.commit_after else (
-            abs(position - item.position) if position is not None else math.inf
+        distance = (
+            0
+            if alert.commit_after == item.commit_after
+            else (abs(position - item.position) if position is not None else math.inf)
         )
         if distance < best_distance:
             best, best_distance = alert, distance

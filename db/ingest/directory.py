@@ -25,7 +25,9 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from sqrtwatch.context import CONTEXT_DIR_NAME
-from sqrtwatch.db.asv_parse import (
+
+from ..schema.engine import refresh_statistics, write_connection
+from .asv_results import (
     ParsedResults,
     ResultsFormatError,
     SuiteBenchmark,
@@ -35,9 +37,7 @@ from sqrtwatch.db.asv_parse import (
     parse_machine_json,
     parse_results,
 )
-from sqrtwatch.db.context import RunContext, context_file_for, parse_context
-from sqrtwatch.db.engine import refresh_statistics, write_connection
-from sqrtwatch.db.ingest_load import (
+from .load import (
     BenchmarkIds,
     FileRecord,
     known_files,
@@ -45,6 +45,7 @@ from sqrtwatch.db.ingest_load import (
     mark_suite,
     refresh_stat_signature,
 )
+from .run_context import RunContext, context_file_for, parse_context
 
 SIDE_FILES = {"machine.json", "benchmarks.json"}
 # Transient lock conflicts (SQLite busy beyond the timeout, PostgreSQL deadlock
@@ -271,7 +272,9 @@ def _parser_pool(jobs: int) -> Iterator[Executor | None]:
         yield pool
 
 
-def _prepared_in_order(jobs: list[ParseJob], pool: Executor | None) -> Iterator[Prepared | Unchanged | IngestError]:
+def _prepared_in_order(
+    jobs: list[ParseJob], pool: Executor | None
+) -> Iterator[Prepared | Unchanged | IngestError]:
     """read_and_parse of each job, in order, with a bounded number parsed ahead."""
     if pool is None:
         yield from map(read_and_parse, jobs)

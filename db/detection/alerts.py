@@ -14,16 +14,27 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from sqrtwatch.db.engine import session_scope
-from sqrtwatch.db.models import Alert, utcnow
+from ..schema.engine import session_scope
+from ..schema.models import Alert, utcnow
 
 TRIAGE_STATUSES = ("active", "acknowledged", "dismissed")
 LIST_STATUSES = (*TRIAGE_STATUSES, "all")
 FORMATS = ("json", "markdown", "text")
 # Fields of ``alerts --format json`` (DESIGN.md), then sqrtwatch's extensions.
 CONTRACT_FIELDS = (
-    "id", "benchmark", "params", "machine", "env_name", "commit_before", "commit_after",
-    "value_before", "value_after", "ratio", "kind", "status", "detected_at",
+    "id",
+    "benchmark",
+    "params",
+    "machine",
+    "env_name",
+    "commit_before",
+    "commit_after",
+    "value_before",
+    "value_after",
+    "ratio",
+    "kind",
+    "status",
+    "detected_at",
 )
 EXTRA_FIELDS = ("resolved", "resolved_at", "triaged_by", "triage_note", "triaged_at")
 
@@ -64,7 +75,9 @@ def alert_record(alert: Alert) -> dict[str, Any]:
     return record
 
 
-def set_alert_status(target: Engine | Session, alert_id: int, status: str, by: str, note: str = "") -> dict[str, Any]:
+def set_alert_status(
+    target: Engine | Session, alert_id: int, status: str, by: str, note: str = ""
+) -> dict[str, Any]:
     """Triage one alert: acknowledge, dismiss or reopen (``active``), recording who, why and when."""
     if status not in TRIAGE_STATUSES:
         raise AlertError(f"cannot set alert status {status!r}; expected one of {', '.join(TRIAGE_STATUSES)}")
@@ -110,19 +123,31 @@ def format_alerts(alerts: list[dict[str, Any]], fmt: str) -> str:
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *rows])
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *rows]
+    )
 
 
 def _row(alert: dict[str, Any]) -> list[str]:
     params = ", ".join(f"{k}={v}" for k, v in alert["params"].items())
     status = alert["status"] + (" (resolved)" if alert.get("resolved") else "")
     if alert.get("triaged_by"):
-        status += f" by {alert['triaged_by']}" + (f": {alert['triage_note']}" if alert.get("triage_note") else "")
+        status += f" by {alert['triaged_by']}" + (
+            f": {alert['triage_note']}" if alert.get("triage_note") else ""
+        )
     ratio = f"x{alert['ratio']:.3f}" if alert["ratio"] is not None else "-"
     commits = f"{(alert['commit_before'] or '')[:8]}..{alert['commit_after'][:8]}"
     return [
-        str(alert["id"]), alert["kind"], ratio, alert["benchmark"], params, alert["machine"],
-        _number(alert["value_before"]), _number(alert["value_after"]), commits, status,
+        str(alert["id"]),
+        alert["kind"],
+        ratio,
+        alert["benchmark"],
+        params,
+        alert["machine"],
+        _number(alert["value_before"]),
+        _number(alert["value_after"]),
+        commits,
+        status,
     ]
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sqrtwatch.context import CONTEXT_DIR_NAME
-from sqrtwatch.db.asv_parse import ResultsFormatError, integer, number, strict_json, text
+
+from .asv_results import ResultsFormatError, integer, number, strict_json, text
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ class RunContext:
 
 def context_file_for(results_file: Path) -> Path:
     """The context file of ``<results>/<machine>/<stem>.json``."""
-    return results_file.parent.parent / CONTEXT_DIR_NAME / results_file.parent.name / f"{results_file.stem}.json"
+    return (
+        results_file.parent.parent / CONTEXT_DIR_NAME / results_file.parent.name / f"{results_file.stem}.json"
+    )
 
 
 def parse_context(data: Any) -> RunContext:
@@ -113,7 +116,9 @@ def parse_accuracy_report(item: Any, index: int) -> AccuracyReport:
         worst_input_bits=text(item.get("worst_input_bits"), f"{where} worst_input_bits", 64, optional=True),
         special_tested=integer(special.get("tested"), f"{where} special_values.tested"),
         # "failed" is a count, or the list of failing cases.
-        special_failed=len(failed) if isinstance(failed, list) else integer(failed, f"{where} special_values.failed"),
+        special_failed=len(failed)
+        if isinstance(failed, list)
+        else integer(failed, f"{where} special_values.failed"),
         elapsed_s=number(item.get("elapsed_s"), f"{where} elapsed_s"),
         detail=strict_json(item),
     )

@@ -11,6 +11,7 @@ established recent level, which plain step fitting misses.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ def run_noise(log_values: np.ndarray) -> float:
 
 
 def find_changes(
-    values: Sequence[float], samples: Sequence[Sequence[float] | None] | None = None, config: DetectionConfig = DetectionConfig()
+    values: Sequence[float],
+    samples: Sequence[Sequence[float] | None] | None = None,
+    config: DetectionConfig = DetectionConfig(),
 ) -> list[Change]:
     """Confirmed level changes of a timing-like series of positive values, oldest first.
 
@@ -100,7 +103,7 @@ class _Fit:
 
     def segments(self) -> list[tuple[int, int]]:
         edges = [0, *self.bounds, len(self.y)]
-        return list(zip(edges[:-1], edges[1:]))
+        return list(itertools.pairwise(edges))
 
     def test(self, before: tuple[int, int], after: tuple[int, int]) -> tuple[bool, float, float | None]:
         """Whether the level change between two adjacent ranges is confirmed, its z score and p."""
@@ -132,7 +135,9 @@ class _Fit:
         if sb and sa:
             return float(mannwhitneyu(np.concatenate(sb), np.concatenate(sa)).pvalue)
         if len(before) + len(after) >= 8:
-            return float(mannwhitneyu(self.y[before.start : before.stop], self.y[after.start : after.stop]).pvalue)
+            return float(
+                mannwhitneyu(self.y[before.start : before.stop], self.y[after.start : after.stop]).pvalue
+            )
         return None  # too few points for a rank test: effect size and noise decide
 
     def propose(self) -> list[int]:
@@ -148,12 +153,14 @@ class _Fit:
     def find_drifts(self, raw: list[int]) -> None:
         """Runs of closely spaced raw steps in one direction whose sum is a confirmed change."""
         edges = [0, *raw, len(self.y)]
-        levels = [np.median(self.y[a:b]) for a, b in zip(edges[:-1], edges[1:])]
+        levels = [np.median(self.y[a:b]) for a, b in itertools.pairwise(edges)]
         signs = np.sign(np.diff(levels))
         k = 0
         while k < len(raw):
             end = k
-            while end + 1 < len(raw) and signs[end + 1] == signs[k] and raw[end + 1] - raw[end] <= DRIFT_MAX_GAP:
+            while (
+                end + 1 < len(raw) and signs[end + 1] == signs[k] and raw[end + 1] - raw[end] <= DRIFT_MAX_GAP
+            ):
                 end += 1
             if end > k:
                 confirmed, _, _ = self.test((edges[k], edges[k + 1]), (edges[end + 1], edges[end + 2]))
@@ -216,7 +223,9 @@ class _Fit:
                 Change(
                     before=first - 1,
                     after=first,
-                    level_before=float(np.exp(np.median(self.y[max(before[0], first - CONFIRM_WINDOW) : first]))),
+                    level_before=float(
+                        np.exp(np.median(self.y[max(before[0], first - CONFIRM_WINDOW) : first]))
+                    ),
                     level_after=float(np.exp(np.median(self.y[last : min(after[1], last + CONFIRM_WINDOW)]))),
                     p_value=p,
                     shape=shape,

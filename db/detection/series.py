@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sqrtwatch.db.models import STATUS_OK
+from ..schema.models import STATUS_OK
 
 
 def usable_points(status: Sequence[str], versions: Sequence[str | None]) -> np.ndarray:
@@ -47,7 +47,13 @@ def finite_samples(samples) -> list[float] | None:
 
 
 # Column types of load_values (the others are Python objects: text, or None).
-COLUMN_TYPES = {"run_id": np.int64, "benchmark_id": np.int64, "value": float, "ci_99_a": float, "ci_99_b": float}
+COLUMN_TYPES = {
+    "run_id": np.int64,
+    "benchmark_id": np.int64,
+    "value": float,
+    "ci_99_a": float,
+    "ci_99_b": float,
+}
 # Run ids per IN (...) list: well under every driver's limit on bound parameters.
 RUN_IDS_PER_QUERY = 5000
 
@@ -63,7 +69,7 @@ def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool =
     """
     from sqlalchemy import Text, cast, select
 
-    from sqrtwatch.db.models import Benchmark, ResultValue
+    from ..schema.models import Benchmark, ResultValue
 
     columns = [
         ResultValue.run_id,
@@ -75,7 +81,9 @@ def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool =
     ]
     if intervals:
         columns += [ResultValue.ci_99_a, ResultValue.ci_99_b]
-    names = ["run_id", "benchmark_id", "params", "status", "value", "samples", "ci_99_a", "ci_99_b"][: len(columns)]
+    names = ["run_id", "benchmark_id", "params", "status", "value", "samples", "ci_99_a", "ci_99_b"][
+        : len(columns)
+    ]
     connection = session.connection()
     if run_ids is None:
         rows = _driver_rows(connection, select(*columns))
@@ -92,7 +100,9 @@ def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool =
     benchmarks = connection.execute(
         select(Benchmark.id, Benchmark.name, Benchmark.version, Benchmark.unit).order_by(Benchmark.id)
     ).all()
-    position = np.searchsorted(np.array([row[0] for row in benchmarks], dtype=np.int64), frame["benchmark_id"])
+    position = np.searchsorted(
+        np.array([row[0] for row in benchmarks], dtype=np.int64), frame["benchmark_id"]
+    )
     for index, name in enumerate(("benchmark", "version", "unit"), start=1):
         described = np.array([row[index] for row in benchmarks], dtype=object)
         frame[name] = pd.Series(described[position], dtype=object)
@@ -155,14 +165,16 @@ class EnvironmentHistory:
     series: list[Series]
 
 
-def environment_histories(session, environments: set[tuple[str, str]] | None = None) -> Iterator[EnvironmentHistory]:
+def environment_histories(
+    session, environments: set[tuple[str, str]] | None = None
+) -> Iterator[EnvironmentHistory]:
     """The history of every (machine, env_name) in ``environments`` (all when None), in name order.
 
     Series are ordered by benchmark and parameters; their points by commit date,
     then run id (runs of one commit in one environment replace each other at ingest).
     """
-    from sqrtwatch.db.queries import count_runs
-    from sqrtwatch.db.queries import runs as query_runs
+    from ..queries import count_runs
+    from ..queries import runs as query_runs
 
     runs = query_runs(session)  # ordered by commit date, then run id
     if environments is not None:

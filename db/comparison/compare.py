@@ -9,7 +9,7 @@ environments); where a selection holds several runs of a row, the newest wins.
 A timing row is regressed or improved only if its change is significant within
 the two runs (Mann-Whitney U on their samples) and larger than both the factor
 and ``noise_k`` times the run-to-run noise of its series' history
-(:mod:`sqrtwatch.db.compare_noise`).
+(:mod:`sqrtwatch.db.comparison.noise`).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 from sqlalchemy.engine import Engine
 
-from sqrtwatch.db.changepoints import DetectionConfig
-from sqrtwatch.db.compare_noise import attach_noise, difference_noise
-from sqrtwatch.db.engine import session_scope
-from sqrtwatch.db.series import decode_samples, higher_is_better, is_deterministic, load_values
+from ..detection.changepoints import DetectionConfig
+from ..detection.series import decode_samples, higher_is_better, is_deterministic, load_values
+from ..schema.engine import session_scope
+from .noise import attach_noise, difference_noise
 
 # asv compare's default: a change smaller than 10 % is not reported as regressed/improved.
 DEFAULT_FACTOR = 1.10
@@ -40,7 +40,15 @@ DEFAULT_NOISE_K = DetectionConfig.min_z
 BASE_URL_ENV = "SQRTWATCH_BASE_URL"
 FILTER_KINDS = {"commit": "commit_hash", "torch": "torch_version", "env": "env_name", "machine": "machine"}
 MARKS = ("regressed", "improved", "not significant", "new", "missing", "failed", "incomparable")
-MARK_ORDER = {"regressed": 0, "failed": 1, "improved": 2, "missing": 3, "new": 4, "incomparable": 5, "not significant": 6}
+MARK_ORDER = {
+    "regressed": 0,
+    "failed": 1,
+    "improved": 2,
+    "missing": 3,
+    "new": 4,
+    "incomparable": 5,
+    "not significant": 6,
+}
 
 
 class CompareError(ValueError):
@@ -75,7 +83,7 @@ class Selection:
         """The selection as a SQL condition on runs joined with their machine, environment and revision."""
         from sqlalchemy import and_, or_
 
-        from sqrtwatch.db.models import Environment, Machine, Revision, Run
+        from ..schema.models import Environment, Machine, Revision, Run
 
         conditions = []
         for kind, value in self.filters:
@@ -84,7 +92,9 @@ class Selection:
             elif kind == "torch" and "+" not in value:
                 # torch:2.13.0 names every build of that release (2.13.0+cpu, 2.13.0+cu130...)
                 conditions.append(
-                    or_(Run.torch_version == value, Run.torch_version.startswith(value + "+", autoescape=True))
+                    or_(
+                        Run.torch_version == value, Run.torch_version.startswith(value + "+", autoescape=True)
+                    )
                 )
             elif kind == "torch":
                 conditions.append(Run.torch_version == value)
@@ -175,9 +185,13 @@ def compare_selections(
     with session_scope(engine, write=False) as session:
         sides = [_newest_cells(session, selection, key) for selection in (base_sel, head_sel)]
         attach_noise(session, [*sides[0].values(), *sides[1].values()])
-    comparison = Comparison(base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None, noise_k=noise_k)
+    comparison = Comparison(
+        base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None, noise_k=noise_k
+    )
     for index in sorted(sides[0].keys() | sides[1].keys()):
-        row = _compare_cell(dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha, noise_k)
+        row = _compare_cell(
+            dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha, noise_k
+        )
         if row is not None:
             comparison.rows.append(row)
     comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -_change_size(r.ratio), r.benchmark))
@@ -193,7 +207,7 @@ def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, 
     """
     from sqlalchemy import select
 
-    from sqrtwatch.db.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
+    from ..schema.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
 
     def selected(*columns):
         return (
@@ -207,21 +221,26 @@ def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, 
 
     columns = ["run_id", "machine", "env_name", "commit_date"]
     runs = pd.DataFrame(
-        session.execute(selected(Run.id, Machine.name, Environment.name, Revision.date)).all(), columns=columns
+        session.execute(selected(Run.id, Machine.name, Environment.name, Revision.date)).all(),
+        columns=columns,
     ).sort_values(["commit_date", "run_id"])  # newest last, as the values are ranked below
     wanted = None
     if len(runs) > 1:
         # The keys present: one pass over the covering (run, benchmark, params) index.
-        statement = selected(Benchmark.name, ResultValue.params, Machine.name, Environment.name).join(
-            ResultValue, ResultValue.run_id == Run.id
-        ).join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
+        statement = (
+            selected(Benchmark.name, ResultValue.params, Machine.name, Environment.name)
+            .join(ResultValue, ResultValue.run_id == Run.id)
+            .join(Benchmark, Benchmark.id == ResultValue.benchmark_id)
+        )
         positions = [["benchmark", "params", "machine", "env_name"].index(column) for column in key]
         wanted = {tuple(row[i] for i in positions) for row in session.execute(statement.distinct())}
     newest_first = runs["run_id"].tolist()[::-1]
     cells: dict[tuple, dict] = {}
     start, batch = 0, 1
     while start < len(newest_first) and (wanted is None or len(cells) < len(wanted)):
-        values = load_values(session, newest_first[start : start + batch], intervals=True).merge(runs, on="run_id")
+        values = load_values(session, newest_first[start : start + batch], intervals=True).merge(
+            runs, on="run_id"
+        )
         values = values.sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last")
         for record in values.to_dict("records"):
             cells.setdefault(tuple(record[column] for column in key), record)  # newer batches came first
@@ -337,7 +356,9 @@ def summary_line(comparison: Comparison) -> str:
     counts = comparison.counts()
     facts = ", ".join(f"{n} {mark}" for mark, n in counts.items() if n)
     verdict = "Regressions found" if counts["regressed"] else "No significant regression"
-    noise = [f"{comparison.noise_k:g}x run-to-run noise" if comparison.noise_k else "run-to-run noise ignored"]
+    noise = [
+        f"{comparison.noise_k:g}x run-to-run noise" if comparison.noise_k else "run-to-run noise ignored"
+    ]
     within = sum(comparison.within_noise(row) for row in comparison.rows)
     if within:
         noise.append(f"{within} within noise")
@@ -358,7 +379,17 @@ def _cells(row: Row, link: str | None = None) -> list[str]:
     name = f"[{row.benchmark}]({link})" if link else row.benchmark
     ratio = f"{row.ratio:.3f}" if row.ratio is not None and math.isfinite(row.ratio) else "-"
     p = f"{row.p_value:.2g}" if row.p_value is not None else (row.test or "-")
-    return [row.mark, ratio, name, params, row.machine, _number(row.base), _number(row.head), p, *_noise_cells(row)]
+    return [
+        row.mark,
+        ratio,
+        name,
+        params,
+        row.machine,
+        _number(row.base),
+        _number(row.head),
+        p,
+        *_noise_cells(row),
+    ]
 
 
 def _noise_cells(row: Row) -> list[str]:
@@ -385,7 +416,9 @@ def _link(comparison: Comparison, row: Row) -> str | None:
 def _markdown_table(comparison: Comparison, rows: list[Row]) -> list[str]:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, _link(comparison, row))) + " |")
+        lines.append(
+            "| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, _link(comparison, row))) + " |"
+        )
     return lines
 
 
@@ -410,4 +443,3 @@ def _text(comparison: Comparison) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     table = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join([summary_line(comparison), "", *table])
-

@@ -100,7 +100,7 @@ class Environment(Base):
 
     ``name`` is asv's env name, except for asv ``existing`` environments, whose
     name embeds the interpreter path: they are stored as
-    ``existing-py<X.Y>-torch<version>`` (see :mod:`sqrtwatch.db.env_names`), so
+    ``existing-py<X.Y>-torch<version>`` (see :mod:`sqrtwatch.db.ingest.env_names`), so
     checkouts at different paths share series. The torch fields show the latest
     run; each run has its own in :class:`Run`.
     """

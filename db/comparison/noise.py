@@ -5,7 +5,7 @@ Mann-Whitney test) say nothing of how much the same code moves between runs
 (memory bandwidth of a shared runner drifts by 10 % and more). Each side's
 series (its machine, environment, benchmark and parameters) has that noise
 in its history: the robust standard deviation of its log values from one run
-to the next (:func:`sqrtwatch.db.changepoints.run_noise`, the estimator change
+to the next (:func:`sqrtwatch.db.detection.changepoints.run_noise`, the estimator change
 detection uses), over the ``window`` runs before the compared one.
 """
 
@@ -16,8 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from sqrtwatch.db.changepoints import run_noise
-from sqrtwatch.db.series import load_values
+from ..detection.changepoints import run_noise
+from ..detection.series import load_values
 
 # Runs of a series' history that its noise is estimated from (as many as detection confirms a change on).
 NOISE_WINDOW = 20
@@ -29,14 +29,14 @@ MIN_NOISE_RUNS = 5
 def attach_noise(session, cells: list[dict], window: int = NOISE_WINDOW) -> None:
     """Set ``noise`` (robust sd of the log value between runs, None if unknown) and ``noise_runs`` on every cell.
 
-    ``cells`` are the records :mod:`sqrtwatch.db.compare` chose on both sides (run_id, machine,
+    ``cells`` are the records :mod:`sqrtwatch.db.comparison.compare` chose on both sides (run_id, machine,
     env_name, benchmark, params, version, status, value). The history of a cell is
     its series' ok, positive values of the same benchmark version in the ``window``
     runs of its environment before the cell's own run, oldest first.
     """
     from sqlalchemy import select, tuple_
 
-    from sqrtwatch.db.models import Environment, Machine, Revision, Run
+    from ..schema.models import Environment, Machine, Revision, Run
 
     for record in cells:
         record["noise"], record["noise_runs"] = None, 0

@@ -1,0 +1,1 @@
+"""Detection: series from stored values, change points, alerts with their triage state."""

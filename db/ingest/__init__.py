@@ -1,0 +1,1 @@
+"""Ingest: asv results files and sqrtwatch context files into runs and values."""

@@ -1,0 +1,1 @@
+"""The database schema: typed models, the engine that opens and migrates a database, Alembic migrations."""
