@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-torch-$(TORCH_VERSION)
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test test-fast lint clean
 
 setup: $(STAMP)
 
@@ -32,7 +32,14 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The edit-test loop: no slow (asv, browser) or PostgreSQL tests, on every core.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not postgres" -n auto $(PYTEST_ARGS)
+
 lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/actionlint .github/workflows/*.yml
 
 clean:

@@ -17,6 +17,7 @@ import re
 from itertools import product
 from pathlib import Path
 
+from . import common
 from .common import DEVICES, DTYPES, active_profile, plugin_names
 
 DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
@@ -24,7 +25,7 @@ DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
 BUILTIN_IMPLS = ["torch.sqrt", "torch.compile", "pow_half", "mul_rsqrt", "numpy"]
 
 # Samples per sampled dtype (float64 and complex always; float32 in the quick profile).
-SAMPLES = {
+SAMPLES: dict[str, dict[str, int | None]] = {
     "full": {"float32": None, "float64": 1 << 20, "complex64": 1 << 18, "complex128": 1 << 18},
     "quick": {"float32": 1 << 22, "float64": 1 << 15, "complex64": 1 << 12, "complex128": 1 << 12},
 }
@@ -100,30 +101,25 @@ class Accuracy:
             raise RuntimeError(report["error"])  # asv records this cell as failed
         self.report = report
 
+    @common.unit("count")
     def track_mismatches(self, reports, device, dtype, impl):
         return self.report["mismatches"]
 
-    track_mismatches.unit = "count"
-
+    @common.unit("fraction")
     def track_mismatch_fraction(self, reports, device, dtype, impl):
         return self.report["mismatch_fraction"]
 
-    track_mismatch_fraction.unit = "fraction"
-
+    @common.unit("ulp")
     def track_max_ulp(self, reports, device, dtype, impl):
         return _number(self.report["max_ulp"])
 
-    track_max_ulp.unit = "ulp"
-
+    @common.unit("ulp")
     def track_mean_ulp(self, reports, device, dtype, impl):
         return _number(self.report["mean_ulp"])
 
-    track_mean_ulp.unit = "ulp"
-
+    @common.unit("count")
     def track_special_value_failures(self, reports, device, dtype, impl):
         return self.report["special_values"]["failed"]
-
-    track_special_value_failures.unit = "count"
 
 
 def _number(value: float | None) -> float:

@@ -18,7 +18,7 @@ from .common import DEVICES, DTYPES, SIZES, Timed
 try:  # the suite must import even where sqrtwatch is not installed (plain asv use)
     from sqrtwatch import impls
 except ImportError:
-    impls = None
+    impls = None  # type: ignore[assignment]  # plain asv use: only the built-in implementations
 
 BUILTIN_IMPLS = ["torch.sqrt", "numpy", "math.sqrt", "torch.compile", "pow_half", "mul_rsqrt"]
 MATH_LOOP_MAX_SIZE = 1_000
@@ -83,7 +83,7 @@ class Alternatives(Timed):
     params = [IMPLS, DEVICES, DTYPES, SIZES]
     param_names = ["impl", "device", "dtype", "size"]
     # torch.compile stays out: compiling takes 3-20 s per cell on a 2-core machine.
-    quick_grids = [
+    quick_grids: list[common.Grid] = [
         {
             "impl": {"torch.sqrt", "numpy", "math.sqrt", "pow_half", "mul_rsqrt"},
             "dtype": {"float64"},
@@ -92,8 +92,8 @@ class Alternatives(Timed):
     ]
     # Compilation happens in setup, inside asv's per-cell timeout.
     timeout = 600
-    # Every round is a new process, and torch.compile costs ~5 s per process even with
-    # inductor's cache warm: eight rounds took 743 s of a 1,917 s full profile, four 477 s.
+    # Every round is a new process, and torch.compile compiles again in each one even with
+    # inductor's cache warm: fewer, longer rounds than Timed's (docs/throughput.md has the cost).
     rounds = 4
     repeat = (3, 200, 0.25)
     version = "1"

@@ -9,14 +9,14 @@ passes 1. Both sides are sampled alternately in one process.
 import functools
 
 from . import common, metrics
-from .common import DTYPES, SIZES, Timed
+from .common import DEVICES, DTYPES, SIZES, Timed
 
 try:
     import torch
 except ImportError:  # pragma: no cover - torch is a hard dependency of the project
-    torch = None
+    torch = None  # type: ignore[assignment]  # only where asv lists the suite without torch
 
-GPU_DEVICES = ["cuda", "mps"]
+GPU_DEVICES = [device for device in DEVICES if device != "cpu"]
 
 
 class RoundTrip:
@@ -48,7 +48,7 @@ def _round_trip(device: str, dtype: str, size: int) -> RoundTrip:
     return trip
 
 
-_QUICK_GRIDS = [{"dtype": {"float32"}, "size": {1_000, 100_000, 10_000_000}}]
+_QUICK_GRIDS: list[common.Grid] = [{"dtype": {"float32"}, "size": {1_000, 100_000, 10_000_000}}]
 
 
 class CpuVsGpu(Timed):
@@ -84,7 +84,6 @@ class CpuVsGpuSpeedup:
         samples = metrics.sample_seconds(cases, trip.sync, self.budget)
         self.speedup = metrics.speedup(metrics.median(samples["cpu"]), metrics.median(samples["gpu"]))
 
+    @common.unit("ratio")
     def track_speedup_vs_cpu(self, device, dtype, size):
         return self.speedup
-
-    track_speedup_vs_cpu.unit = "ratio"

@@ -21,7 +21,7 @@ class Sqrt(Timed):
 
     params = [DEVICES, DTYPES, SIZES, VARIANTS]
     param_names = ["device", "dtype", "size", "variant"]
-    quick_grids = [
+    quick_grids: list[common.Grid] = [
         {"dtype": {"float32"}, "size": {1, 100_000, 10_000_000}},
         {"dtype": {"float64"}, "size": {100_000}},
     ]
@@ -49,7 +49,7 @@ class SqrtThreads(Timed):
 
     params = [["cpu"], DTYPES, _MID_SIZES, THREADS]
     param_names = ["device", "dtype", "size", "threads"]
-    quick_grids = [{"dtype": {"float32"}, "size": {10_000_000}}]
+    quick_grids: list[common.Grid] = [{"dtype": {"float32"}, "size": {10_000_000}}]
     version = "1"
 
     def setup(self, device, dtype, size, threads):
@@ -65,7 +65,7 @@ class SqrtDomain(Timed):
 
     params = [DEVICES, DTYPES, _MID_SIZES, DOMAINS]
     param_names = ["device", "dtype", "size", "domain"]
-    quick_grids = [{"dtype": {"float32"}, "size": {100_000}}]
+    quick_grids: list[common.Grid] = [{"dtype": {"float32"}, "size": {100_000}}]
     version = "2"
 
     def setup(self, device, dtype, size, domain):
@@ -82,8 +82,8 @@ class SqrtDomain(Timed):
 def sample_grid(suite, sample_cell) -> dict[tuple, dict[str, list[float]] | str]:
     """Samples of every cell of ``suite``'s grid, or the reason a cell skips, in round-robin passes.
 
-    On a shared machine memory bandwidth drifts 10-15% over seconds, so a single window per
-    cell gave each cell the noise of its own moment. ``suite.passes`` passes over the grid,
+    On a shared machine memory bandwidth drifts over seconds, so a single window per cell
+    would give each cell the noise of its own moment. ``suite.passes`` passes over the grid,
     each with its share of ``suite.budget``, spread every cell's samples over the whole
     measurement. One cell is alive at a time (``release_cells``), so memory stays one cell's.
     """
@@ -103,6 +103,7 @@ def sample_grid(suite, sample_cell) -> dict[tuple, dict[str, list[float]] | str]
             finally:
                 common.release_cells()
             gathered = outcomes.setdefault(values, {})
+            assert not isinstance(gathered, str)  # skipped cells were passed over above
             for case, seconds in samples.items():
                 gathered.setdefault(case, []).extend(seconds)
     return outcomes
@@ -136,7 +137,7 @@ class Bandwidth:
     params = [DEVICES, DTYPES, _BANDWIDTH_SIZES, VARIANTS]
     param_names = ["device", "dtype", "size", "variant"]
     # Every dtype's out= cell: the README's sqrt-vs-copy table comes from the quick profile too.
-    quick_grids = [
+    quick_grids: list[common.Grid] = [
         {"size": {10_000_000}, "variant": {"out"}},
         {"dtype": {"float32"}, "size": {10_000_000}, "variant": {"allocating"}},
     ]
@@ -147,7 +148,7 @@ class Bandwidth:
 
     def setup_cache(self):
         """Every cell's ``BandwidthSample``, or the reason it skips."""
-        measured = {}
+        measured: dict[tuple, BandwidthSample | str] = {}
         for (device, dtype, size, variant), outcome in sample_grid(self, bandwidth_samples).items():
             if isinstance(outcome, str):
                 measured[(device, dtype, size, variant)] = outcome
@@ -164,20 +165,17 @@ class Bandwidth:
             raise NotImplementedError(sample)
         self.sample = sample
 
+    @common.unit("GB/s")
     def track_gbps(self, measured, device, dtype, size, variant):
         return metrics.gigabytes_per_second(self.sample.nbytes, self.sample.sqrt_seconds)
 
-    track_gbps.unit = "GB/s"
-
+    @common.unit("elements/s")
     def track_elements_per_s(self, measured, device, dtype, size, variant):
         return metrics.elements_per_second(size, self.sample.sqrt_seconds)
 
-    track_elements_per_s.unit = "elements/s"
-
+    @common.unit("fraction")
     def track_roofline_fraction(self, measured, device, dtype, size, variant):
         return metrics.roofline_fraction(self.sample.copy_seconds, self.sample.sqrt_seconds)
-
-    track_roofline_fraction.unit = "fraction"
 
 
 def small_tensor_samples(
@@ -196,12 +194,12 @@ class SmallTensor:
     Calls run back to back, 100 per timed block with one synchronize per block; the in-place
     variant re-roots the same positive element (it stays positive), so no copy is needed.
     The grid is sampled in passes like ``Bandwidth`` (``sample_grid``): on a shared VM the
-    cost of a call flips between two levels (1.4 and 2.8 us on the dev box) for seconds at a time.
+    cost of a call flips between two levels for seconds at a time (docs/throughput.md).
     """
 
     params = [DEVICES, DTYPES, VARIANTS]
     param_names = ["device", "dtype", "variant"]
-    quick_grids = [{"dtype": {"float32"}}]
+    quick_grids: list[common.Grid] = [{"dtype": {"float32"}}]
     budget = metrics.Budget(min_samples=20, max_samples=200, max_seconds=0.5)
     passes = 4
     calls_per_sample = 100
@@ -220,7 +218,6 @@ class SmallTensor:
             raise NotImplementedError(seconds)
         self.seconds = seconds
 
+    @common.unit("us")
     def track_us_per_call(self, measured, device, dtype, variant):
         return metrics.microseconds(self.seconds)
-
-    track_us_per_call.unit = "us"

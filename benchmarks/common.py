@@ -12,11 +12,12 @@ import functools
 import os
 import zlib
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, TypeVar
 
 try:  # import-safe: asv must be able to discover the suite even where torch is broken
     import torch
 except ImportError:  # pragma: no cover - torch is a hard dependency of the project
-    torch = None
+    torch = None  # type: ignore[assignment]  # only where asv lists the suite without torch
 
 DEVICES = ["cpu", "cuda", "mps"]
 DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
@@ -34,6 +35,7 @@ PROFILES = ("quick", "full")
 IMPLS_ENV_VAR = "SQRTWATCH_IMPLS"  # user plug-ins, ``name=module:function;...`` (sqrtwatch/impls.py)
 
 Grid = Mapping[str, Collection]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def active_profile() -> str:
@@ -63,6 +65,16 @@ def plugin_names(builtins: Sequence[str], raw: str | None = None) -> list[str]:
 def in_grid(grid: Grid, cell: Mapping[str, object]) -> bool:
     """Whether every parameter of ``cell`` that ``grid`` constrains takes one of its values."""
     return all(cell[name] in allowed for name, allowed in grid.items() if name in cell)
+
+
+def unit(name: str) -> Callable[[F], F]:
+    """Declare the unit asv stores for a ``track_*`` benchmark (its ``unit`` attribute)."""
+
+    def declare(benchmark: F) -> F:
+        setattr(benchmark, "unit", name)  # noqa: B010 (a function attribute mypy cannot see)
+        return benchmark
+
+    return declare
 
 
 def require_profile(quick_grids: Sequence[Grid], cell: Mapping[str, object]) -> None:
@@ -207,12 +219,9 @@ class Timed:
     call: that is how the in-place variant gets a fresh copy each call, and it treats all
     variants alike. (asv forces one call per sample anyway for any class with a ``setup``.)
 
-    Samples come from eight rounds, each a separate process at a different moment of the
-    run: on a shared machine memory bandwidth drifts 10-15% over seconds, and one 1 s
-    window per cell left each cell with the noise of its moment. Median run-to-run spread
-    of ``Sqrt`` at >= 100k elements, quick profile, quiet 2-core VM: 4.3-5.8% with one 1 s
-    round (quick profile 68 s), 1.6-4.0% with four of 0.25 s (123-130 s), 2.5% with eight
-    of 0.125 s (132 s).
+    Samples come from several short rounds, each a separate process at a different moment
+    of the run, so that no cell is left with the drift of one moment (the run-to-run spread
+    of each setting is in docs/throughput.md, "Measurement method").
     """
 
     number = 1

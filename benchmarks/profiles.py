@@ -1,7 +1,7 @@
 """The quick profile's cells as ``asv run --bench`` patterns: ``python -m benchmarks.profiles``.
 
 Cells outside the quick profile already skip themselves in ``setup``, but asv still starts
-a process for each of them (about 1,900 cells, ~0.07 s each on a 2-core machine). Naming
+a process for each of them (docs/throughput.md, "Profiles", has the cost). Naming
 the quick cells up front lets asv run only those. A class without ``quick_grids`` handles
 the profile itself (the accuracy suite samples instead), so all its cells are named.
 """

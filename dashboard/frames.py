@@ -1,7 +1,7 @@
 """Pure pandas shaping between the stored rows and the figures (no Streamlit, no database).
 
-Benchmarks are recognised by name, unit and parameter names (see :func:`classify`),
-so that a renamed class or a new dtype needs no dashboard change.
+What a benchmark measures comes from db/taxonomy.py (its type, unit and parameters);
+:func:`classify` only sorts timings by the page that shows them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pandas as pd
+
+from ..db.taxonomy import Kind, kind_of
+from ..vocabulary import DTYPE_BYTES
 
 # What the suites measure, recognised from the stored benchmark catalog.
 KIND_TIME = "time"  # seconds per torch.sqrt call, over a size sweep
@@ -29,19 +32,20 @@ def unquote(value: str) -> str:
     return match.group(1) if match else str(value)
 
 
-def classify(benchmark: str, unit: str | None, param_names: set[str]) -> str | None:
-    """The kind of measurement a stored benchmark holds, or None if the dashboard has no use for it."""
-    name = benchmark.lower()
-    unit = (unit or "").lower()
-    if "impl" in param_names and unit in ("ulp", "count", "fraction"):
-        return KIND_ACCURACY
+def classify(benchmark: str, unit: str | None, param_names: set[str], type_: str | None = None) -> str | None:
+    """The dashboard view of a stored benchmark, or None if the dashboard has no use for it."""
+    kind = kind_of(type_, unit, param_names)
+    if kind is Kind.ACCURACY:
+        return KIND_ACCURACY if "impl" in param_names else None
     if not {"size", "dtype"} <= param_names:
         return None
-    if "roofline" in name or unit == "fraction":
+    if kind is Kind.ROOFLINE:
         return KIND_ROOFLINE
-    if unit in ("gb/s", "gbps"):
+    if kind is Kind.RATE and (unit or "").lower() in ("gb/s", "gbps"):  # not elements/s
         return KIND_GBPS
-    if unit == "seconds":
+    if kind is Kind.TIME and (unit or "").lower() == "seconds":
+        # Which page shows a timing: the suites' own names (a presentation choice, not a kind).
+        name = benchmark.lower()
         if "transfer" in name or "roundtrip" in name:
             return KIND_TRANSFER
         if re.search(r"numpy|compile|rsqrt|altern", name) or "impl" in param_names:
@@ -373,8 +377,7 @@ def fingerprint_changes(accuracy: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-# Bytes per element, to turn a copy time into the copy roofline's GB/s.
-DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8, "complex128": 16}
+# Bytes per element (DTYPE_BYTES) turn a copy time into the copy roofline's GB/s.
 
 
 def newest_run(runs: pd.DataFrame, machine: str, torch_version: str) -> int | None:

@@ -40,8 +40,10 @@ def url_select(
     format_func: Callable[[Any], str] = str,
     url_text: Callable[[Any], str] = str,
     help: str | None = None,
-) -> Any | None:
-    """A searchable selectbox bound to the query parameter ``key`` (holding ``url_text(value)``)."""
+) -> Any:
+    """A searchable selectbox bound to the query parameter ``key`` (holding ``url_text(value)``).
+
+    Returns the chosen option, or None when there are no options."""
     options = list(options)
     if not options:
         st.query_params.pop(key, None)

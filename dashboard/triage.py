@@ -25,7 +25,8 @@ def describe(alerts: pd.DataFrame, alert_id: int) -> str:
 def decider() -> str:
     """The logged-in user's e-mail when the server uses st.login, else a generic name."""
     try:
-        return st.user.get("email") or ANONYMOUS
+        email = st.user.get("email")
+        return email if isinstance(email, str) and email else ANONYMOUS
     except Exception:
         return ANONYMOUS
 

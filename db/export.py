@@ -7,10 +7,13 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    import _csv
 
 from .schema.models import Benchmark, Environment, Machine, ResultValue, Revision, Run
 
@@ -149,7 +152,7 @@ def _finite_or_text(value: float | None) -> float | str | None:
     return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
-def _csv_writer(stream: TextIO) -> csv.writer:
+def _csv_writer(stream: TextIO) -> _csv.Writer:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(FIELDS)
     return writer

@@ -25,7 +25,7 @@ def main() -> None:
     report = check_accuracy(args.impl, args.dtype, "cpu", "exhaustive")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     load_after = os.getloadavg()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     print(f"{args.impl} {args.dtype} exhaustive: {report['inputs_tested']:,} inputs")
     print(
         f"  mismatches {report['mismatches']:,}  max ulp {report['max_ulp']:.6g}  mean ulp {report['mean_ulp']:.6g}"

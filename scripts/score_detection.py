@@ -71,7 +71,9 @@ def asv_regressions(group: dict) -> list[list[int]]:
 
 def score(corpus: dict, detector) -> tuple[Counter, Counter, Counter]:
     """Per kind: true regressions, those found, and false alarms."""
-    truth, hits, false_alarms = Counter(), Counter(), Counter()
+    truth: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    false_alarms: Counter[str] = Counter()
     for group in corpus["groups"]:
         for s, detections in zip(group["series"], detector(group)):
             remaining = list(detections)
@@ -122,12 +124,12 @@ def main() -> None:
     for kind in kinds:
         true = ours[0][kind]
 
-        def recall(hits, kind=kind, true=true):
+        def recall_text(hits, kind=kind, true=true):
             return f"{hits[kind] / true:.2f}" if true else "-"
 
         print(
             f"| {kind} | {series.get(kind, shifts) if kind != 'run-wide' else shifts} | {true} | "
-            f"{recall(ours[1])} | {recall(theirs[1])} | {ours[2][kind]} | {theirs[2][kind]} |"
+            f"{recall_text(ours[1])} | {recall_text(theirs[1])} | {ours[2][kind]} | {theirs[2][kind]} |"
         )
     print()
     print("| detector | recall | precision | F1 | false alarms |")

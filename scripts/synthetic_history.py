@@ -85,7 +85,8 @@ def write_results_file(
     results = {}
     for b, name in enumerate(names):
         baseline = 1e-6 * (1 + b % 50)
-        values, samples = [], []
+        values: list[float | None] = []
+        samples: list[list[float] | None] = []
         for _ in range(len(DTYPES) * len(SIZES)):
             roll = rng.random()
             if roll < 0.005:

@@ -73,6 +73,7 @@ def run_relayed(command: list[str], **popen_args) -> int:
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_args
     ) as process:
+        assert process.stdout is not None  # stdout=PIPE
         skipped = relay(process.stdout, sys.stdout)
     sys.stdout.write(skip_summary(skipped))
     return process.returncode

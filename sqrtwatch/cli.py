@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from sqrtwatch.vocabulary import DEVICES, DTYPES
+
 DEFAULT_DB_URL = "sqlite:///sqrtwatch.db"
 DEFAULT_RESULTS_DIR = ".sqrtwatch/results"
 
@@ -207,10 +209,10 @@ def compare(
     "--dtype",
     "dtypes",
     multiple=True,
-    type=click.Choice(["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]),
+    type=click.Choice(DTYPES),
     help="Dtype to check (repeatable; default: all).",
 )
-@click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda", "mps"]))
+@click.option("--device", default="cpu", show_default=True, type=click.Choice(DEVICES))
 @click.option("--mode", type=click.Choice(["exhaustive", "sample"]), default="exhaustive", show_default=True)
 @click.option("--samples", type=click.IntRange(min=1), default=1 << 20, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)

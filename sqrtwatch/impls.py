@@ -13,8 +13,12 @@ import importlib
 import os
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
-ImplFn = Callable[["torch.Tensor"], "torch.Tensor"]  # noqa: F821 (torch imported lazily)
+if TYPE_CHECKING:  # torch is imported lazily: the CLI starts without it.
+    import torch
+
+ImplFn = Callable[["torch.Tensor"], "torch.Tensor"]
 
 ENV_VAR = "SQRTWATCH_IMPLS"
 

@@ -206,8 +206,8 @@ def launch_method() -> str:
     """How asv starts benchmark processes: ``forkserver`` on Linux without a GPU, else ``spawn``.
 
     asv starts one process per parameter cell. forkserver imports the suites (and torch) once
-    and forks per cell (~0.05 s a cell on the 2-core dev box); spawn starts a fresh interpreter
-    that imports torch again (~3.7 s a cell there). A GPU runtime does not survive a fork and
+    and forks per cell; spawn starts a fresh interpreter that imports torch again in every
+    cell (docs/throughput.md has both costs). A GPU runtime does not survive a fork and
     macOS frameworks dislike it, so GPU hosts and non-Linux systems keep spawn.
     """
     if sys.platform != "linux" or any(Path(node).exists() for node in GPU_DEVICE_NODES):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def samples_around(value: float | None) -> list[float] | None:
 def write_history(
     results_dir: Path,
     benchmarks: list[BenchmarkSpec],
-    values: dict[str, list[list[float | None]]],
+    values: Mapping[str, Sequence[Sequence[float | None]]],
     machine: str = MACHINE,
     env_name: str = ENV_NAME,
     first_commit: int = 0,

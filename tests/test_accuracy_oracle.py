@@ -100,7 +100,7 @@ def expected_stats(inputs: list[int], outputs: list[float], dtype: str) -> Expec
     for bits, r in zip(inputs, outputs):
         correct, y, y_ulp = _truth(bits, dtype)
         mismatches += not same(r, correct)
-        if math.isfinite(correct) and correct > 0 and math.isfinite(r):
+        if y is not None and y_ulp is not None and math.isfinite(r):  # correct is finite and > 0
             errors[bits] = abs(Fraction(r) - y) / y_ulp
     worst = max(errors.values())
     mean = sum(errors.values()) / len(errors)

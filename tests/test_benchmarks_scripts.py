@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
@@ -18,7 +19,7 @@ BANDWIDTH_NAMES = ["device", "dtype", "size", "variant"]
 
 
 def write_results(
-    root: Path, results: dict[str, tuple[list, list[float | None]]], names: dict[str, list[str]]
+    root: Path, results: Mapping[str, tuple[list, Sequence[float | None]]], names: dict[str, list[str]]
 ) -> Path:
     """An asv results directory with one results file holding ``results``."""
     (root / "machine").mkdir(parents=True)

@@ -120,6 +120,7 @@ def test_strided_input_is_every_other_element_of_the_same_seeded_data():
 
 def test_inplace_cell_gets_a_fresh_copy_from_prepare():
     cell = common.sqrt_cell("cpu", "float64", 1_000, "inplace", "positive")
+    assert cell.prepare is not None
     cell.prepare()
     cell.call()
     assert torch.equal(cell.buffer, torch.sqrt(cell.x))
@@ -144,9 +145,9 @@ def test_sample_grid_pools_every_pass_and_keeps_the_reason_a_cell_skips(quick_pr
         passes = 3
 
     outcomes = bench_throughput.sample_grid(Suite, bench_throughput.small_tensor_samples)
-    assert len(outcomes[("cpu", "float32", "out")]["sqrt"]) == 3, (
-        "one sample (ceil(2 / 3)) from each of three passes"
-    )
+    measured = outcomes[("cpu", "float32", "out")]
+    assert isinstance(measured, dict)
+    assert len(measured["sqrt"]) == 3, "one sample (ceil(2 / 3)) from each of three passes"
     assert outcomes[("cuda", "float32", "out")] == "no CUDA device"
     assert outcomes[("cpu", "float64", "out")] == "outside the quick profile"
 

@@ -65,7 +65,8 @@ def _wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"sqrtwatch dashboard exited early:\n{process.stdout.read()}")
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"sqrtwatch dashboard exited early:\n{output}")
         try:
             with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
                 if response.read() == b"ok":

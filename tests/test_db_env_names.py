@@ -72,7 +72,7 @@ def test_a_second_checkout_at_the_same_commit_replaces_the_run(asv_results, tmp_
         names = session.scalars(sa.select(Environment.name)).all()
         results_files = session.scalars(sa.select(Run.results_file)).all()
     assert names == [STABLE_NAME]
-    assert len(results_files) == 1 and "some-clone" in results_files[0]
+    assert len(results_files) == 1 and "some-clone" in (results_files[0] or "")
     engine.dispose()
 
 
@@ -120,6 +120,6 @@ def test_migration_rekeys_runs_stored_under_path_names(asv_results, tmp_path):
         assert len(session.scalars(sa.select(Run.id)).all()) == 2
         alert = session.scalars(sa.select(Alert)).one()
         assert (alert.env_name, alert.status) == (STABLE_NAME, "acknowledged")
-        environment = session.scalars(sa.select(Environment)).one()
-        assert environment.torch_version == torch.__version__
+        stored = session.scalars(sa.select(Environment)).one()
+        assert stored.torch_version == torch.__version__
     engine.dispose()

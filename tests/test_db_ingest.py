@@ -72,6 +72,7 @@ def _synthetic():
     spec = importlib.util.spec_from_file_location(
         "synthetic_history", REPO_ROOT / "scripts" / "synthetic_history.py"
     )
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

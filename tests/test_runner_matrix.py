@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from typing import Any
 
 import pytest
 from asv.environment import ExistingEnvironment
@@ -44,7 +45,10 @@ def test_asv_names_one_environment_per_torch_version(matrix_config_path):
 
 
 def test_matrix_config_keeps_other_axes_and_selects_only_the_requested_versions():
-    config = {"pythons": ["3.9", "3.12"], "matrix": {"req": {"torch": ["1.0"], "numpy": ["2.1.3"]}}}
+    config: dict[str, Any] = {
+        "pythons": ["3.9", "3.12"],
+        "matrix": {"req": {"torch": ["1.0"], "numpy": ["2.1.3"]}},
+    }
 
     reduced = torch_matrix.matrix_config(config, ["2.14.1"], "3.11")
 

@@ -14,6 +14,7 @@ and `|| ...`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 
@@ -79,7 +81,11 @@ def logical_lines(script: str) -> list[str]:
     return [line.strip() for line in script.replace("\\\n", " ").splitlines() if line.strip()]
 
 
-def resolve_env(mapping: dict, values: dict[str, str], where: str) -> dict[str, str]:
+def _env_value(env: dict[str, str], match: re.Match[str]) -> str:
+    return env[match.group(1)]
+
+
+def resolve_env(mapping: dict | None, values: dict[str, str], where: str) -> dict[str, str]:
     resolved = {}
     for name, value in (mapping or {}).items():
         value = str(value)
@@ -122,7 +128,8 @@ def stand_in_for_run(args: list[str], cwd: Path, asv_results: Path) -> None:
     """Parse ``sqrtwatch run ARGS`` with the real CLI, then put the fixture where it would write."""
     from sqrtwatch.cli import main
 
-    command = main.get_command(None, "run")
+    command = main.get_command(click.Context(main), "run")
+    assert command is not None
     params = command.make_context("run", list(args)).params  # a drifted flag raises here
     results = cwd / params["results_dir"]
     shutil.copytree(asv_results, results)
@@ -163,7 +170,7 @@ def run_job(
             step["with"].get("pattern", "")
         ):
             path = re.sub(
-                r"\$\{\{\s*env\.(\w+)\s*\}\}", lambda m, env=env: env[m.group(1)], step["with"]["path"]
+                r"\$\{\{\s*env\.(\w+)\s*\}\}", functools.partial(_env_value, env), step["with"]["path"]
             )
             shutil.copytree(asv_results, workdir / path, dirs_exist_ok=True)
         for line in logical_lines(step.get("run", "")):

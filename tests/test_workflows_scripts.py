@@ -19,6 +19,7 @@ SCRIPT_DIR = REPO_ROOT / ".github" / "scripts"
 
 def load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, SCRIPT_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

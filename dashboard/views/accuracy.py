@@ -21,7 +21,7 @@ if accuracy.empty:
     )
     st.stop()
 
-metric = url_select("Metric", list(METRICS), "metric", format_func=METRICS.get)
+metric = url_select("Metric", list(METRICS), "metric", format_func=METRICS.__getitem__)
 impls = url_multiselect("Implementations", sorted(accuracy["impl"].unique()), "impl", help="Empty: all")
 devices = url_multiselect("Devices", sorted(accuracy["device"].unique()), "device", help="Empty: all")
 selected = accuracy

@@ -14,7 +14,7 @@ src = data.source()
 runs = data.runs(src)
 
 st.title("Compare")
-kind = url_select("Compare", list(KINDS), "by", format_func=KINDS.get)
+kind = url_select("Compare", list(KINDS), "by", format_func=KINDS.__getitem__)
 # Versions, commits and environments are compared on one machine: across machines the
 # hardware, not torch, would explain the differences.
 scope, candidates = "", runs

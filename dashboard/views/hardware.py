@@ -22,13 +22,13 @@ if run_id is None:
     st.stop()
 
 
-def load(kind: str):
+def load(kind: str, run_id: int):
     """ok values of one kind from the newest run of the chosen machine and torch version."""
     values = data.values(src, frames.benchmarks_of(suite, kind), run_ids=(run_id,))
     return frames.with_param_columns(values[values["status"] == "ok"], param_columns)
 
 
-times = load(frames.KIND_TIME)
+times = load(frames.KIND_TIME, run_id)
 times = times[times["variant"] != ""]  # the variant sweep (other classes sweep threads or domains)
 tracks = frames.catalog_kinds(suite)
 tracks = tracks[tracks["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
@@ -69,7 +69,7 @@ st.plotly_chart(
 )
 
 st.subheader("CPU vs GPU crossover")
-transfers = load(frames.KIND_TRANSFER)
+transfers = load(frames.KIND_TRANSFER, run_id)
 devices = set(times["device"]) if not times.empty else set()
 if transfers.empty and len(devices) < 2:
     st.info(
@@ -81,7 +81,7 @@ else:
     st.plotly_chart(figures.make_scaling_figure(crossover, "seconds per call"), width="stretch")
 
 st.subheader("Alternatives vs torch.sqrt")
-alternatives = load(frames.KIND_ALTERNATIVE)
+alternatives = load(frames.KIND_ALTERNATIVE, run_id)
 if dtypes and not alternatives.empty:
     alternatives = alternatives[alternatives["dtype"].isin(dtypes)]
 st.plotly_chart(figures.make_alternatives_figure(frames.speedups(alternatives)), width="stretch")

@@ -39,7 +39,7 @@ band = url_select(
     "Band",
     ["ci", "iqr"],
     "band",
-    format_func={"ci": "99% confidence interval", "iqr": "interquartile range"}.get,
+    format_func={"ci": "99% confidence interval", "iqr": "interquartile range"}.__getitem__,
 )
 
 track_rows = frames.roofline_cells(catalog, chosen) if unit == "seconds" else catalog.iloc[:0]

@@ -25,8 +25,9 @@ from scipy.stats import mannwhitneyu
 from sqlalchemy.engine import Engine
 
 from ..detection.changepoints import DetectionConfig
-from ..detection.series import decode_samples, higher_is_better, is_deterministic, load_values
+from ..detection.series import decode_samples, load_values, params_kind
 from ..schema.engine import session_scope
+from ..taxonomy import Kind
 from .noise import attach_noise, difference_noise
 
 # asv compare's default: a change smaller than 10 % is not reported as regressed/improved.
@@ -290,13 +291,11 @@ def _compare_cell(key: dict, base, head, factor: float, alpha: float, noise_k: f
     if base["version"] != head["version"] or base["unit"] != head["unit"]:
         return Row(**row, mark="incomparable")
     ratio = _ratio(base["value"], head["value"])
-    significant, p_value, test = _significance(key["benchmark"], base, head, alpha)
+    kind = params_kind(head["type"], head["unit"], key["params"])
+    significant, p_value, test = _significance(kind, base, head, alpha)
     row.update(ratio=ratio, p_value=p_value, test=test)
-    if higher_is_better(key["benchmark"], head["unit"]):
-        worse = head["value"] < base["value"]
-    else:
-        worse = head["value"] > base["value"]
-    if is_deterministic(key["benchmark"], head["unit"]):
+    worse = head["value"] < base["value"] if kind.higher_is_better else head["value"] > base["value"]
+    if kind.exact:
         big = ratio != 1  # an accuracy count: any change counts
     else:
         # Within-run samples miss the noise between runs: the change must also stand out from
@@ -316,9 +315,9 @@ def _value(point) -> float | None:
     return float(point["value"])
 
 
-def _significance(benchmark: str, base, head, alpha: float) -> tuple[bool, float | None, str]:
+def _significance(kind: Kind, base, head, alpha: float) -> tuple[bool, float | None, str]:
     """Mann-Whitney U on the samples; 99 % confidence intervals overlapping when there are none."""
-    if is_deterministic(benchmark, head["unit"]):
+    if kind.exact:
         return base["value"] != head["value"], None, "exact"
     a, b = base["samples"], head["samples"]  # finite floats already (decode_samples)
     if a and b and len(a) >= 2 and len(b) >= 2:

@@ -130,8 +130,8 @@ class _Fit:
 
     def _p_value(self, before: range, after: range) -> float | None:
         """Mann-Whitney U between pooled samples, else between point values if they can be significant."""
-        sb = [self.log_samples[i] for i in before if self.log_samples[i] is not None]
-        sa = [self.log_samples[i] for i in after if self.log_samples[i] is not None]
+        sb = [s for i in before if (s := self.log_samples[i]) is not None]
+        sa = [s for i in after if (s := self.log_samples[i]) is not None]
         if sb and sa:
             return float(mannwhitneyu(np.concatenate(sb), np.concatenate(sa)).pvalue)
         if len(before) + len(after) >= 8:
@@ -234,7 +234,7 @@ class _Fit:
         return result
 
 
-def find_deterministic_changes(values: Sequence[float]) -> list[Change]:
+def find_deterministic_changes(values: Sequence[float] | np.ndarray) -> list[Change]:
     """Every change of a deterministic series (accuracy counts, ulp): any difference is real."""
     result = []
     for i in range(1, len(values)):

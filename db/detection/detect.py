@@ -37,8 +37,6 @@ from .series import (
     Series,
     decode_samples,
     environment_histories,
-    higher_is_better,
-    is_deterministic,
 )
 
 # asv's default regressions threshold, and its configuration key (regex -> minimum relative change).
@@ -203,9 +201,10 @@ def _run_wide_divisors(
     # Oriented so that a slower runner moves every series up: rates are inverted.
     inverted = np.zeros(len(history.series), dtype=bool)
     for row, series in enumerate(history.series):
-        if is_deterministic(series.key[2], series.unit):
+        kind = series.kind
+        if kind.exact:
             continue
-        inverted[row] = higher_is_better(series.key[2], series.unit)
+        inverted[row] = kind.higher_is_better
         kept = series.usable() & (series.values != 0)
         values = series.values[kept]
         matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
@@ -238,8 +237,8 @@ class SeriesTask:
 
 
 def _series_task(series: Series, divisor: np.ndarray, config: DetectionConfig) -> SeriesTask:
-    benchmark = series.key[2]
-    deterministic = is_deterministic(benchmark, series.unit)
+    kind = series.kind
+    deterministic = kind.exact
     usable = series.usable()
     if not deterministic:
         usable = usable & ~np.isnan(divisor[series.columns])
@@ -250,13 +249,13 @@ def _series_task(series: Series, divisor: np.ndarray, config: DetectionConfig) -
         sample_texts=None if deterministic else list(series.samples[index]),
         scale=None if deterministic else divisor[series.columns[index]],
         config=config,
-        better_up=higher_is_better(benchmark, series.unit),
+        better_up=kind.higher_is_better,
     )
 
 
 def analyse_series(task: SeriesTask) -> list[Change]:
     """The confirmed changes of one series, shifts divided out (deterministic series: every change)."""
-    if task.scale is None:
+    if task.scale is None or task.sample_texts is None:
         return find_deterministic_changes(task.values)
     samples = decode_samples(task.sample_texts)
     return find_changes(
@@ -411,7 +410,8 @@ def _reconcile(
 
 def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[str, int]) -> Alert | None:
     """The stored alert that ``item`` continues: same first commit, or one at most a few points away."""
-    best, best_distance = None, MATCH_DISTANCE + 1
+    best: Alert | None = None
+    best_distance: float = MATCH_DISTANCE + 1
     for alert in candidates:
         position = positions.get(alert.commit_after)
         distance = (

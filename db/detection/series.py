@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema.models import STATUS_OK
+from ..taxonomy import Kind, kind_of
 
 
 def usable_points(status: Sequence[str], versions: Sequence[str | None]) -> np.ndarray:
@@ -22,20 +23,9 @@ def usable_points(status: Sequence[str], versions: Sequence[str | None]) -> np.n
     return np.array([s == "ok" and v == latest for s, v in zip(status, versions)], dtype=bool)
 
 
-# The accuracy suite's module: its track_* benchmarks count ulps and mismatches,
-# which are deterministic, so any increase is a regression.
-ACCURACY_MODULE = "bench_accuracy"
-TIME_UNITS = frozenset({"seconds", "s", "ms", "us", "ns"})
-
-
-def is_deterministic(benchmark: str, unit: str | None) -> bool:
-    """Whether a series is exact (an accuracy count) rather than a noisy measurement."""
-    return benchmark.split(".")[0] == ACCURACY_MODULE and (unit or "").strip().lower() not in TIME_UNITS
-
-
-def higher_is_better(benchmark: str, unit: str | None) -> bool:
-    """Whether a larger value is an improvement: rates (GB/s, elements/s) and roofline fractions."""
-    return "/s" in (unit or "").lower() or "roofline" in benchmark.lower()
+def params_kind(type_: str | None, unit: str | None, params: str | None) -> Kind:
+    """The kind of a stored series, from its benchmark's type and unit and its params JSON text."""
+    return kind_of(type_, unit, json.loads(params) if params else ())
 
 
 def finite_samples(samples) -> list[float] | None:
@@ -59,9 +49,9 @@ RUN_IDS_PER_QUERY = 5000
 
 
 def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool = False) -> pd.DataFrame:
-    """Stored result values of ``run_ids`` (every run when None) with their benchmark's name, version and unit.
+    """Stored result values of ``run_ids`` (every run when None) with their benchmark's name, version, unit, type.
 
-    Columns: run_id, benchmark_id, benchmark, version, unit, params, status, value,
+    Columns: run_id, benchmark_id, benchmark, version, unit, type, params, status, value,
     samples (JSON text, decoded by :func:`decode_samples` where needed; None when
     none were stored) and, with ``intervals``, ci_99_a and ci_99_b. Rows come in
     no particular order. Only plain columns are read, so a full scan of millions of
@@ -98,12 +88,14 @@ def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool =
     # Text columns stay plain objects: pandas would infer a string dtype with NaN for None.
     frame = pd.DataFrame({name: _column(data[name], COLUMN_TYPES.get(name, object)) for name in names})
     benchmarks = connection.execute(
-        select(Benchmark.id, Benchmark.name, Benchmark.version, Benchmark.unit).order_by(Benchmark.id)
+        select(Benchmark.id, Benchmark.name, Benchmark.version, Benchmark.unit, Benchmark.type).order_by(
+            Benchmark.id
+        )
     ).all()
     position = np.searchsorted(
         np.array([row[0] for row in benchmarks], dtype=np.int64), frame["benchmark_id"]
     )
-    for index, name in enumerate(("benchmark", "version", "unit"), start=1):
+    for index, name in enumerate(("benchmark", "version", "unit", "type"), start=1):
         described = np.array([row[index] for row in benchmarks], dtype=object)
         frame[name] = pd.Series(described[position], dtype=object)
     return frame
@@ -142,11 +134,17 @@ class Series:
 
     key: tuple[str, str, str, str]  # machine, env_name, benchmark, params
     unit: str | None  # of the newest point's benchmark version
+    type: str | None  # asv's benchmark type (time, track...) of that version
     columns: np.ndarray  # index of each point's run in its environment's runs
     ok: np.ndarray  # status ok
     benchmark_ids: np.ndarray  # the benchmark version of each point
     values: np.ndarray
     samples: np.ndarray  # JSON text per point (None: none stored)
+
+    @property
+    def kind(self) -> Kind:
+        """What the series measures (see db/taxonomy.py)."""
+        return params_kind(self.type, self.unit, self.key[3])
 
     def usable(self) -> np.ndarray:
         """Mask of the points detection uses (as :func:`usable_points`): ok, of the latest version."""
@@ -203,6 +201,7 @@ def environment_histories(
         "benchmark": values["benchmark"].to_numpy()[order],
         "params": values["params"].to_numpy()[order],
         "unit": values["unit"].to_numpy()[order],
+        "type": values["type"].to_numpy()[order],
         "ok": (values["status"] == STATUS_OK).to_numpy()[order],
         "benchmark_id": values["benchmark_id"].to_numpy()[order],
         "value": values["value"].to_numpy()[order],
@@ -215,6 +214,7 @@ def environment_histories(
             Series(
                 key=(machine, env_name, arrays["benchmark"][a], arrays["params"][a]),
                 unit=arrays["unit"][b - 1],
+                type=arrays["type"][b - 1],
                 columns=column[a:b],
                 ok=arrays["ok"][a:b],
                 benchmark_ids=arrays["benchmark_id"][a:b],

@@ -14,7 +14,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 from ..schema.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, params_key
 
@@ -124,6 +124,10 @@ def load_json_bytes(raw: bytes) -> Any:
         raise ResultsFormatError("invalid JSON: nested too deeply") from exc
 
 
+@overload
+def text(value: Any, what: str, max_len: int = ..., optional: Literal[False] = ...) -> str: ...
+@overload
+def text(value: Any, what: str, max_len: int = ..., *, optional: bool) -> str | None: ...
 def text(value: Any, what: str, max_len: int = MAX_NAME, optional: bool = False) -> str | None:
     """``value`` as a string that every database can store, or a format error."""
     if type(value) is str and value.isascii() and len(value) <= max_len and "\x00" not in value:
@@ -321,7 +325,7 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
     n_combos = math.prod(len(values) for values in param_lists)
     if n_combos > MAX_COMBINATIONS:
         raise ResultsFormatError(f"{where} has {n_combos} parameter combinations (limit {MAX_COMBINATIONS})")
-    combos = itertools.product(*param_lists)
+    all_combos = itertools.product(*param_lists)
 
     results = cells.get("result")
     if results is None:
@@ -359,9 +363,10 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
     # itertools.product order, last parameter fastest; a short result list
     # covers only the first combinations. Built column by column: this loop
     # runs for every value of every file.
-    combos = list(itertools.islice(combos, len(results)))
+    combos = list(itertools.islice(all_combos, len(results)))
     count = len(combos)
-    statuses, values = [], []
+    statuses: list[str] = []
+    values: list[float | None] = []
     for raw in results[:count]:
         if type(raw) is float and raw == raw:  # the common case, first
             statuses.append(STATUS_OK)

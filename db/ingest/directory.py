@@ -180,7 +180,9 @@ def _plan(
         if machine_dir.root not in suites:
             suites[machine_dir.root] = _load_suite(engine, machine_dir.root, report)
         suite = suites[machine_dir.root]
-        machine_info = _load_machine(machine_dir, report) if suite is not None else None
+        if suite is None:
+            continue
+        machine_info = _load_machine(machine_dir, report)
         if machine_info is None:
             continue
         machines[machine_dir.path] = machine_info

@@ -64,12 +64,14 @@ def dialect_insert(connection: sa.Connection, model) -> Any:
 def dialect_insert_for(name: str, model) -> Any:
     """``INSERT`` for ``model`` in the dialect called ``name``."""
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise NotImplementedError(f"sqrtwatch supports SQLite and PostgreSQL, not {name}")
-    return insert(model)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model)
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(model)
+    raise NotImplementedError(f"sqrtwatch supports SQLite and PostgreSQL, not {name}")
 
 
 def get_or_create(connection: sa.Connection, model, key: dict[str, Any], values: dict[str, Any]) -> int:
@@ -184,16 +186,15 @@ def benchmark_attributes(name: str, version: str | None, suite: dict[str, SuiteB
 
 def mark_suite(connection: sa.Connection, suite: dict[str, SuiteBenchmark]) -> None:
     """Flag versions that benchmarks.json no longer has as stale (renamed/removed ones stay)."""
-    table = Benchmark.__table__
     rows = [{"b_name": b.name, "b_version": b.version or ""} for b in suite.values() if b.version]
     if rows:
         connection.execute(
-            table.update()
-            .where(table.c.name == sa.bindparam("b_name"))
+            sa.update(Benchmark)
+            .where(Benchmark.name == sa.bindparam("b_name"))
             # Results without a version ("") predate versions: asv accepts them.
             .values(
                 in_suite=True,
-                stale=sa.and_(table.c.version != "", table.c.version != sa.bindparam("b_version")),
+                stale=sa.and_(Benchmark.version != "", Benchmark.version != sa.bindparam("b_version")),
             ),
             rows,
         )
@@ -341,7 +342,7 @@ def _values(
         if key not in ids:
             ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, value.params_key, suite)
     # In _VALUE_ROW order; ParsedValue's fields from params_key on match it.
-    rows = [
+    rows: list[Any] = [
         (
             run_id,
             ids[value[0], value[1]],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqrtwatch.accuracy.formats import FORMATS, RealFormat
 from sqrtwatch.accuracy.reference import sqrt_reference_float64, sqrt_reference_via_float64
-from sqrtwatch.accuracy.tally import Fingerprint, Tally
+from sqrtwatch.accuracy.tally import Fingerprint, RecordedOutputs, Tally
 from sqrtwatch.accuracy.ulp import errors_in_ulps
 
 
@@ -53,7 +53,7 @@ def reference_and_error(x, result, fmt: RealFormat):
 
 
 def evaluate_real_chunk(
-    fn, name: str, x, fmt: RealFormat, device: str, tally: Tally, fingerprint: Fingerprint
+    fn, name: str, x, fmt: RealFormat, device: str, tally: Tally, fingerprint: Fingerprint | RecordedOutputs
 ):
     """Check ``fn`` on the real inputs ``x`` (CPU tensor of ``fmt``), updating ``tally``."""
     result = call_impl(fn, x, device, name)

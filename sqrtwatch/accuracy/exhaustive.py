@@ -140,7 +140,7 @@ def _check_positive_binade(fn, name, x, exponent_field, fmt, device, tally, outp
     return True
 
 
-def _locate_worst(fn, name, start, chunk, fmt, device) -> int:
+def _locate_worst(fn, name, start, chunk, fmt, device) -> int | None:
     """The first input of the chunk at ``start`` with the largest ulp error."""
     chunk_tally = Tally()
     evaluate_real_chunk(

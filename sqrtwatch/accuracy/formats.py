@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REAL_DTYPES = ("float16", "bfloat16", "float32", "float64")
-COMPLEX_DTYPES = ("complex64", "complex128")
-ALL_DTYPES = REAL_DTYPES + COMPLEX_DTYPES
+from sqrtwatch.vocabulary import COMPLEX_DTYPES, REAL_DTYPES  # noqa: F401 (re-exported)
+from sqrtwatch.vocabulary import DTYPES as ALL_DTYPES  # noqa: F401 (re-exported)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,7 @@ def _infinity(fmt: RealFormat) -> int:
 
 def boundary_patterns(fmt: RealFormat) -> list[int]:
     """Every power of two (normal and subnormal) and its two neighbours on each side."""
-    patterns = []
+    patterns: list[int] = []
     for exponent_field in range(1, fmt.exponent_field_max):
         base = exponent_field << fmt.mantissa_bits
         patterns.extend(base + delta for delta in (-2, -1, 0, 1, 2))

@@ -32,7 +32,7 @@ class Tally:
         self.inputs_tested += inputs
         self.mismatches += mismatches
 
-    def add_ulp_errors(self, count: int, total: float, chunk_max: float, worst_bits: int) -> None:
+    def add_ulp_errors(self, count: int, total: float, chunk_max: float, worst_bits: int | None) -> None:
         """Fold in one chunk's ulp errors: their number, sum, maximum and its input."""
         if count == 0:
             return
