@@ -110,6 +110,7 @@ def optimizer_cell(op: str, impl: str, device: str, dtype: str, shape: str) -> S
 def _handwritten_step(params: list[torch.Tensor], decoupled: bool) -> Callable[[], None]:
     """Adam(W) written out per tensor, denominator ``exp_avg_sq.sqrt() / sqrt(bias_correction2) + eps``."""
     lr, beta1, beta2, eps, weight_decay = 1e-3, 0.9, 0.999, 1e-8, 1e-2 if decoupled else 0.0
+    grads = [p.grad for p in params if p.grad is not None]
     exp_avgs = [torch.zeros_like(p) for p in params]
     exp_avg_sqs = [torch.zeros_like(p) for p in params]
     state = {"step": 0}
@@ -119,11 +120,11 @@ def _handwritten_step(params: list[torch.Tensor], decoupled: bool) -> Callable[[
         state["step"] += 1
         bias_correction1 = 1 - beta1 ** state["step"]
         bias_correction2 = 1 - beta2 ** state["step"]
-        for p, m, v in zip(params, exp_avgs, exp_avg_sqs):
+        for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
             if weight_decay:
                 p.mul_(1 - lr * weight_decay)
-            m.mul_(beta1).add_(p.grad, alpha=1 - beta1)
-            v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+            m.mul_(beta1).add_(g, alpha=1 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
             denom = v.sqrt() / bias_correction2**0.5 + eps
             p.addcdiv_(m, denom, value=-lr / bias_correction1)
 
