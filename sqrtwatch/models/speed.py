@@ -95,11 +95,10 @@ def optimizer_cell(op: str, impl: str, device: str, dtype: str, shape: str) -> S
         step = _handwritten_step(params, decoupled=op == "adamw")
     else:
         cls = torch.optim.AdamW if op == "adamw" else torch.optim.Adam
-        options = {"forloop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}[
-            impl
-        ]
         try:
-            optimizer = cls(params, lr=1e-3, **options)
+            optimizer = cls(
+                params, lr=1e-3, foreach=impl == "foreach", fused=True if impl == "fused" else None
+            )
         except (RuntimeError, ValueError, TypeError) as exc:
             raise NotImplementedError(f"{impl} {op} unavailable: {exc}".splitlines()[0]) from exc
         step = optimizer.step
