@@ -25,9 +25,13 @@ OPTIMIZERS = ["adam", "adamw"]
 OPTIMIZER_IMPLS = ["forloop", "foreach", "fused", "handwritten"]
 OPTIMIZER_SHAPES = ["4x262144", "8x1048576"]
 
-_QUICK_SHAPES = {"512x4096", "8x64x56x56", "512x512x64"}
+# Quick profile: each op at its small shape, float32, on the CPU, by hand where there is a formula.
+_QUICK = {"device": {"cpu"}, "dtype": {"float32"}}
 COMPOSITE_QUICK = [
-    {"device": {"cpu"}, "dtype": {"float32"}, "shape": _QUICK_SHAPES},
+    _QUICK | {"op": {"vector_norm", "std", "layer_norm", "rms_norm"}, "shape": {"512x4096"}},
+    _QUICK | {"op": {"normalize"}, "impl": {"library"}, "shape": {"512x4096"}},
+    _QUICK | {"op": {"batch_norm", "group_norm"}, "impl": {"library"}, "shape": {"8x64x56x56"}},
+    _QUICK | {"op": {"cdist"}, "impl": {"library"}, "shape": {"512x512x64"}},
 ]
 OPTIMIZER_QUICK = [{"device": {"cpu"}, "dtype": {"float32"}, "shape": {"4x262144"}}]
 
