@@ -81,3 +81,10 @@ def test_workload_cells_come_from_the_file_in_the_environment(tmp_path):
             [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
         )
         assert out.stdout.strip() == expected, out.stderr
+
+
+def test_each_bandwidth_class_has_its_own_setup_cache():
+    # asv keys the setup_cache result by the function's source line: a shared inherited one
+    # handed OptimizerBandwidth the composite ops' measurements (KeyError in setup).
+    for cls in (bench_composite.CompositeBandwidth, bench_composite.OptimizerBandwidth):
+        assert "setup_cache" in vars(cls)
