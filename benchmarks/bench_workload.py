@@ -50,10 +50,9 @@ class Workload(Timed):
             raise NotImplementedError(f"{path}: the workload records no sqrt-computing call")
         recorded = {c.label: c for c in workload.load_workload(path)}
         entry = recorded[call]
-        device = next(iter(workload._tensor_specs(entry.args)), {"device": "cpu"})["device"]
-        common.require_device(device)
+        common.require_device(entry.device)
         self.call = workload.replay(entry)
-        self.sync = common.synchronizer(device)
+        self.sync = common.synchronizer(entry.device)
         self.call()  # warm-up: first-call costs stay out of the timing
         self.sync()
 

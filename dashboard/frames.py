@@ -555,9 +555,12 @@ def _newest(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["run_id"].isin(newest)]
 
 
-def side_by_side(frame: pd.DataFrame) -> pd.DataFrame:
+def side_by_side(frame: pd.DataFrame, baseline: str = "library") -> pd.DataFrame:
     """Library op beside hand-written formula, newest run per machine: op, machine, dtype, device,
-    shape, library, handwritten, ratio (hand-written / library; > 1: the formula is slower)."""
+    shape, library, handwritten, ratio (hand-written / library; > 1: the formula is slower).
+
+    ``baseline`` is the ``impl`` that plays the library (``forloop`` for optimizer steps).
+    """
     columns = ["op", "machine", "device", "dtype", "shape", "library", "handwritten", "ratio"]
     newest = _newest(frame)
     if newest.empty:
@@ -565,6 +568,7 @@ def side_by_side(frame: pd.DataFrame) -> pd.DataFrame:
     table = newest.pivot_table(
         index=["op", "machine", "device", "dtype", "shape"], columns="impl", values="value", aggfunc="median"
     ).reset_index()
+    table = table.rename(columns={baseline: "library"})
     for impl in ("library", "handwritten"):
         if impl not in table:
             table[impl] = np.nan

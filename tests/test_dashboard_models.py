@@ -142,6 +142,10 @@ def test_side_by_side_ratio_and_newest_run_only():
     assert table[["library", "handwritten", "ratio"]].to_numpy().tolist() == [[2.0, 3.0, 1.5]]
     figure = figures.make_side_by_side_figure(table)
     assert [trace.name for trace in figure.data] == ["library", "handwritten"]
+    # optimizer steps: the for-loop form plays the library
+    steps = values.assign(impl=values["impl"].replace({"library": "forloop"}))
+    assert frames.side_by_side(steps, "forloop")["ratio"].tolist() == [1.5]
+    assert frames.side_by_side(steps).empty
 
 
 def test_workload_breakdown_and_figure_from_a_trace_file():

@@ -17,6 +17,7 @@ METRICS = {
     "CompositeBandwidth.track_roofline_fraction": "fraction of the copy roofline",
     "OptimizerStep.time_step": "seconds per optimizer step",
     "OptimizerBandwidth.track_gbps": "optimizer GB/s",
+    "OptimizerBandwidth.track_roofline_fraction": "optimizer fraction of the copy roofline",
     "CompositeAccuracy.track_max_error": "max error (eps of the dtype)",
     "CompositeAccuracy.track_mean_error": "mean error (eps of the dtype)",
     "CompositeAccuracy.track_inf_results": "inf results the reference lacks",
@@ -60,10 +61,14 @@ else:
 
     if metric.startswith(("Composite.", "OptimizerStep.")):
         st.subheader("Library op beside the hand-written formula")
+        baseline = "forloop" if metric.startswith("OptimizerStep.") else "library"
         st.caption(
-            "Newest run of each machine; hover for hand-written / library time (> 1: the formula is slower)."
+            f"Newest run of each machine ({baseline} as the library form); hover for hand-written / "
+            f"{baseline} time (> 1: the formula is slower)."
         )
-        st.plotly_chart(figures.make_side_by_side_figure(frames.side_by_side(values)), width="stretch")
+        st.plotly_chart(
+            figures.make_side_by_side_figure(frames.side_by_side(values, baseline)), width="stretch"
+        )
     st.subheader(f"{METRICS[metric]}: {op or 'all ops'}")
     st.plotly_chart(
         figures.make_model_trend_figure(

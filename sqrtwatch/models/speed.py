@@ -42,7 +42,8 @@ class SpeedCell:
     nbytes: int
 
 
-def _uniform(shape: tuple[int, ...], dtype: torch.dtype, device: str, *key: object) -> torch.Tensor:
+def _seeded(shape: tuple[int, ...], dtype: torch.dtype, device: str, *key: object) -> torch.Tensor:
+    """Standard normal values of ``shape`` seeded by ``key``, in ``dtype`` on ``device``."""
     values = formulas.seeded_normal(shape, "speed", *key)
     return torch.from_numpy(values).to(device=device, dtype=dtype)
 
@@ -57,12 +58,12 @@ def composite_cell(op: str, impl: str, device: str, dtype: str, shape: str) -> S
     itemsize = torch_dtype.itemsize
     if op == "cdist":
         p, r, m = size
-        a = _uniform((p, m), torch_dtype, device, op, shape, dtype, "a")
-        b = _uniform((r, m), torch_dtype, device, op, shape, dtype, "b")
+        a = _seeded((p, m), torch_dtype, device, op, shape, dtype, "a")
+        b = _seeded((r, m), torch_dtype, device, op, shape, dtype, "b")
         args: tuple[torch.Tensor, ...] = (a, b)
         nbytes = (p * m + r * m + p * r) * itemsize
     else:
-        x = _uniform(size, torch_dtype, device, op, shape, dtype)
+        x = _seeded(size, torch_dtype, device, op, shape, dtype)
         args = (x,)
         reduced = op in ("vector_norm", "std")
         out_elements = x.numel() // size[-1] if reduced else x.numel()
@@ -86,9 +87,9 @@ def optimizer_cell(op: str, impl: str, device: str, dtype: str, shape: str) -> S
         raise ValueError(f"unknown optimizer {op!r} or impl {impl!r}")
     torch_dtype = getattr(torch, dtype)
     count, elements = dims(shape)
-    params = [_uniform((elements,), torch_dtype, device, op, shape, dtype, i) for i in range(count)]
+    params = [_seeded((elements,), torch_dtype, device, op, shape, dtype, i) for i in range(count)]
     for i, p in enumerate(params):
-        p.grad = _uniform((elements,), torch_dtype, device, op, shape, dtype, "grad", i)
+        p.grad = _seeded((elements,), torch_dtype, device, op, shape, dtype, "grad", i)
     # param, grad, exp_avg, exp_avg_sq read; param, exp_avg, exp_avg_sq written
     nbytes = 7 * count * elements * torch_dtype.itemsize
     if impl == "handwritten":

@@ -31,6 +31,12 @@ class WorkloadCall:
     kwargs: dict
     calls: int
 
+    @property
+    def device(self) -> str:
+        """The device of the call's first tensor argument (``cpu`` when it has none)."""
+        first = next(iter(tensor_specs(self.args)), None)
+        return first["device"] if first else "cpu"
+
 
 def load_workload(path: Path) -> list[WorkloadCall]:
     """The calls of the workload file at ``path``; ``WorkloadError`` naming the file and the problem."""
@@ -59,17 +65,18 @@ def load_workload(path: Path) -> list[WorkloadCall]:
 def _label(index: int, op: str, args: list) -> str:
     """``00 native_layer_norm 4x64x256 float32 cpu``: short, unique, stable for one file."""
     short = re.sub(r"^aten\.|\.default$", "", op)
-    first = next(iter(_tensor_specs(args)), None)
+    first = next(iter(tensor_specs(args)), None)
     where = f" {'x'.join(map(str, first['tensor']))} {first['dtype']} {first['device']}" if first else ""
     return f"{index:02d} {short}{where}"
 
 
-def _tensor_specs(spec: object):
+def tensor_specs(spec: object):
+    """The tensor descriptions in an argument description, depth first."""
     if isinstance(spec, dict) and "tensor" in spec:
         yield spec
     elif isinstance(spec, list):
         for item in spec:
-            yield from _tensor_specs(item)
+            yield from tensor_specs(item)
 
 
 def labels(path: Path) -> list[str]:
