@@ -127,7 +127,7 @@ class _Bandwidth:
     budget = metrics.Budget(min_samples=3, max_samples=100, max_seconds=0.3)
     passes = 2
     timeout = 1800
-    build = None
+    build = None  # the cell builder (composite_cell or optimizer_cell), set by each subclass
 
     def measure_grid(self):
         """Every cell's (bytes, op seconds, copy seconds), or the reason it skips."""

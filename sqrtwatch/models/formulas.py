@@ -8,6 +8,7 @@ return a tensor of the input's dtype, so speed and accuracy compare like for lik
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -198,8 +199,6 @@ def case_scale(case: str, dtype: torch.dtype, op: str) -> tuple[float, float]:
 
 def seeded_normal(shape: Sequence[int], *key: object) -> np.ndarray:
     """Standard normal float64 values of ``shape``, seeded by ``key`` (stable across processes)."""
-    import zlib
-
     return np.random.default_rng(zlib.crc32(repr(key).encode())).standard_normal(tuple(shape))
 
 
