@@ -17,6 +17,7 @@ PAGES = [
     st.Page("views/trends.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
     st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("views/accuracy.py", title="Accuracy", icon=":material/target:", url_path="accuracy"),
+    st.Page("views/models.py", title="Models", icon=":material/functions:", url_path="models"),
     st.Page("views/hardware.py", title="Hardware", icon=":material/memory:", url_path="hardware"),
     st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:", url_path="alerts"),
 ]

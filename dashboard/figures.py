@@ -346,3 +346,92 @@ def make_alternatives_figure(frame: pd.DataFrame) -> go.Figure:
         margin=dict(l=10, r=10, t=30, b=10),
     )
     return figure
+
+
+def make_side_by_side_figure(frame: pd.DataFrame) -> go.Figure:
+    """Grouped bars: seconds per call of the library op and of the hand-written formula.
+
+    ``frame``: op, dtype, shape, machine, library, handwritten, ratio (see ``frames.side_by_side``).
+    """
+    if frame.empty:
+        return _empty_figure("No op measured both ways yet")
+    labels = frame["op"] + " · " + frame["dtype"] + " · " + frame["shape"] + " · " + frame["machine"]
+    figure = go.Figure()
+    for index, impl in enumerate(("library", "handwritten")):
+        figure.add_trace(
+            go.Bar(
+                x=labels,
+                y=frame[impl],
+                name=impl,
+                marker_color=_PALETTE[index],
+                customdata=frame["ratio"],
+                hovertemplate="%{x}<br>%{y:.3g} s (hand-written / library: %{customdata:.2f})"
+                f"<extra>{impl}</extra>",
+            )
+        )
+    figure.update_layout(
+        barmode="group",
+        height=_HEIGHT,
+        yaxis_title="seconds per call",
+        yaxis_type="log",
+        legend=dict(orientation="h", y=-0.3),
+        margin=dict(l=10, r=10, t=30, b=10),
+    )
+    return figure
+
+
+def make_model_trend_figure(frame: pd.DataFrame, x: str, y_title: str) -> go.Figure:
+    """One line per label over ``x`` (torch version or commit date). ``frame``: label, ``x``, value."""
+    if frame.empty:
+        return _empty_figure("No results for this selection")
+    figure = go.Figure()
+    for index, (label, group) in enumerate(frame.groupby("label", sort=True)):
+        figure.add_trace(
+            go.Scatter(
+                x=group[x].astype(str) if x == "torch_version" else group[x],
+                y=group["value"],
+                name=label,
+                mode="lines+markers",
+                line=dict(
+                    color=_PALETTE[index % len(_PALETTE)], dash="dot" if "handwritten" in label else "solid"
+                ),
+            )
+        )
+    figure.update_layout(
+        height=_HEIGHT,
+        yaxis_title=y_title,
+        xaxis_title="torch version" if x == "torch_version" else "commit date",
+        legend=dict(orientation="h", y=-0.3),
+        margin=dict(l=10, r=10, t=30, b=10),
+    )
+    if x == "torch_version":
+        figure.update_xaxes(type="category")
+    return figure
+
+
+def make_workload_figure(frame: pd.DataFrame) -> go.Figure:
+    """Horizontal bars: each sqrt-computing call group's share of the traced step's operator time.
+
+    ``frame``: label, share, calls, ms (see ``frames.workload_breakdown``).
+    """
+    if frame.empty:
+        return _empty_figure("The workload records no sqrt-computing call")
+    ordered = frame.sort_values("share")
+    figure = go.Figure(
+        go.Bar(
+            x=ordered["share"],
+            y=ordered["label"],
+            orientation="h",
+            marker_color=_PALETTE[0],
+            customdata=np.stack([ordered["calls"], ordered["ms"]], axis=-1),
+            hovertemplate="%{y}<br>%{x:.2%} of operator time<br>%{customdata[0]} calls, "
+            "%{customdata[1]:.3f} ms<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=max(240, 60 + 28 * len(frame)),
+        xaxis_title="share of the step's operator time",
+        xaxis_tickformat=".1%",
+        margin=dict(l=10, r=10, t=30, b=10),
+    )
+    return figure

@@ -525,3 +525,124 @@ def ratio_bars(table: pd.DataFrame, limit: int) -> pd.DataFrame:
         + table["machine"]
     )
     return pd.DataFrame({"name": names, "ratio": table["ratio"].astype(float), "verdict": table["mark"]})
+
+
+# ----- Models page: composite ops, hand-written formulas, traced workloads ----------------------
+
+MODEL_SUITES = ("bench_composite.", "bench_composite_accuracy.")
+MODEL_PARAMS = ["op", "impl", "device", "dtype", "shape", "case"]
+
+
+def model_benchmarks(suite: pd.DataFrame) -> dict[str, str]:
+    """Stored benchmarks of the model suites: full asv name -> ``Class.method``."""
+    names = [name for name in suite["benchmark"] if str(name).startswith(MODEL_SUITES)]
+    return {name: name.split(".", 1)[1] for name in names}
+
+
+def model_values(values: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """ok values of the model suites with one column per parameter and a ``metric`` column."""
+    frame = values[values["status"] == "ok"].copy()
+    if frame.empty:
+        return frame.assign(**{name: pd.Series(dtype=str) for name in [*MODEL_PARAMS, "metric"]})
+    frame = with_param_columns(frame, MODEL_PARAMS)
+    frame["metric"] = frame["benchmark"].map(metrics)
+    return frame
+
+
+def _newest(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the newest run (by commit date, then run id) of each machine."""
+    if frame.empty:
+        return frame
+    ordered = frame.sort_values(["commit_date", "run_id"])
+    newest = ordered.groupby("machine")["run_id"].last()
+    return frame[frame["run_id"].isin(newest)]
+
+
+def side_by_side(frame: pd.DataFrame, baseline: str = "library") -> pd.DataFrame:
+    """Library op beside hand-written formula, newest run per machine: op, machine, dtype, device,
+    shape, library, handwritten, ratio (hand-written / library; > 1: the formula is slower).
+
+    ``baseline`` is the ``impl`` that plays the library (``forloop`` for optimizer steps).
+    """
+    columns = ["op", "machine", "device", "dtype", "shape", "library", "handwritten", "ratio"]
+    newest = _newest(frame)
+    if newest.empty:
+        return pd.DataFrame(columns=columns)
+    table = newest.pivot_table(
+        index=["op", "machine", "device", "dtype", "shape"], columns="impl", values="value", aggfunc="median"
+    ).reset_index()
+    table = table.rename(columns={baseline: "library"})
+    for impl in ("library", "handwritten"):
+        if impl not in table:
+            table[impl] = np.nan
+    table = table.dropna(subset=["library", "handwritten"])
+    table["ratio"] = table["handwritten"] / table["library"]
+    return table[columns].reset_index(drop=True)
+
+
+def model_trend(frame: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Median value per label (impl · dtype · shape or case) and ``x`` (``torch_version`` or
+    ``commit_date``), torch versions in release order."""
+    columns = ["label", x, "value"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame = frame.dropna(subset=[x]).copy()
+    detail = frame["shape"].where(frame["shape"] != "", frame["case"])
+    frame["label"] = frame["impl"] + " · " + frame["dtype"] + " · " + detail + " · " + frame["device"]
+    grouped = frame.groupby(["label", x], as_index=False)["value"].median()
+    if x == "torch_version":
+        grouped = grouped.iloc[_version_order(grouped["torch_version"])]
+    else:
+        grouped = grouped.sort_values(x)
+    return grouped[columns].reset_index(drop=True)
+
+
+def case_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The newest run's value per (op, impl, dtype, device) row and case column."""
+    newest = _newest(frame)
+    if newest.empty:
+        return pd.DataFrame()
+    table = newest.pivot_table(
+        index=["op", "impl", "dtype", "device"], columns="case", values="value", aggfunc="max"
+    )
+    return table.reset_index()
+
+
+def range_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Newest overflow and underflow log2 magnitudes per (op, dtype, device), library beside hand-written."""
+    newest = _newest(frame)
+    if newest.empty:
+        return pd.DataFrame()
+    newest = newest.assign(column=newest["impl"] + " " + newest["metric"].str.extract(r"track_(\w+)_log2")[0])
+    table = newest.pivot_table(
+        index=["op", "dtype", "device"], columns="column", values="value", aggfunc="min"
+    )
+    return table.reset_index()
+
+
+def workload_breakdown(workload: dict) -> pd.DataFrame:
+    """One row per sqrt-computing call group of a workload file: label, op, calls, ms, share."""
+    rows = []
+    for index, entry in enumerate(workload.get("ops", [])):
+        tensors = list(_workload_tensors(entry.get("args", [])))
+        first = tensors[0] if tensors else {"tensor": [], "dtype": "-", "device": "-"}
+        shape = "x".join(map(str, first["tensor"])) or "scalar"
+        op = re.sub(r"^aten\.|\.default$", "", str(entry.get("op", "")))
+        rows.append(
+            {
+                "label": f"{index:02d} {op} {shape} {first['dtype']}",
+                "op": op,
+                "calls": int(entry.get("calls", 0)),
+                "ms": float(entry.get("seconds", 0.0)) * 1e3,
+                "share": float(entry.get("share", 0.0)),
+            }
+        )
+    return pd.DataFrame(rows, columns=["label", "op", "calls", "ms", "share"])
+
+
+def _workload_tensors(spec):
+    if isinstance(spec, dict) and "tensor" in spec:
+        yield spec
+    elif isinstance(spec, list):
+        for item in spec:
+            yield from _workload_tensors(item)

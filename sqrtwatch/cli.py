@@ -72,6 +72,11 @@ def main() -> None:
     multiple=True,
     help="With --torch: commit of this repository to measure (repeatable, rounds interleaved; default HEAD).",
 )
+@click.option(
+    "--workload",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Benchmark exactly the calls of a workload file from `sqrtwatch trace --format json`.",
+)
 def run(
     quick: bool,
     results_dir: Path,
@@ -79,6 +84,7 @@ def run(
     torch_versions: tuple[str, ...],
     machine: str | None,
     commits: tuple[str, ...],
+    workload: Path | None,
 ) -> None:
     """Run the asv suites on this machine and record their context."""
     from sqrtwatch.runner import RunError, run_suites
@@ -91,6 +97,7 @@ def run(
             torch_versions=list(torch_versions),
             machine=machine,
             commits=list(commits),
+            workload=workload,
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -236,6 +243,29 @@ def accuracy(
         fmt=fmt,
         consistency=consistency,
     )
+
+
+@main.command()
+@click.argument("target", metavar="MODULE:FUNC")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Untraced calls first, so one-time setup (model build, optimizer state) stays out.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE (the workload file with --format json) instead of standard output.",
+)
+def trace(target: str, fmt: str, warmup: int, output: Path | None) -> None:
+    """Run MODULE:FUNC once and report its operator calls that compute a square root."""
+    from sqrtwatch.models.trace_command import run_trace
+
+    run_trace(target, fmt, warmup, output)
 
 
 @main.command()

@@ -22,6 +22,9 @@ PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
 # The accuracy suite writes its rich detail (worst inputs, special values,
 # fingerprints) as JSON files into this directory; they go into the context file.
 DETAIL_ENV_VAR = "SQRTWATCH_DETAIL_DIR"
+# ``run --workload FILE``: the path the workload suite reads its cells from (benchmarks/bench_workload.py).
+WORKLOAD_ENV_VAR = "SQRTWATCH_WORKLOAD"
+WORKLOAD_BENCH = r"^bench_workload\."
 
 
 class RunError(RuntimeError):
@@ -130,8 +133,12 @@ def run_suites(
     torch_versions: list[str],
     machine: str | None = None,
     commits: list[str] | None = None,
+    workload: Path | None = None,
 ) -> None:
     """Run the suites into ``results_dir`` and write a context file per new results file.
+
+    With ``workload`` (a ``sqrtwatch trace --format json`` file), only the workload suite runs
+    unless ``bench`` says otherwise, on exactly the recorded calls.
 
     Without ``torch_versions`` asv runs in this Python on the working tree, tagged with HEAD.
     With them it runs one virtualenv per torch version, on ``commits`` (default HEAD) as
@@ -143,6 +150,10 @@ def run_suites(
     results_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_name(machine)
     profile = "quick" if quick else "full"
+    extra_env = {}
+    if workload is not None:
+        extra_env[WORKLOAD_ENV_VAR] = str(_checked_workload(workload))
+        bench = bench or [WORKLOAD_BENCH]
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-asv-") as tmp:
         config_path = write_run_config(checkout, results_dir, Path(tmp) / "asv.conf.json")
         detail_dir = Path(tmp) / "detail"
@@ -159,11 +170,12 @@ def run_suites(
                 bench,
                 torch_versions,
                 results_dir,
+                extra_env,
             )
         else:
             commit = checkout.head_commit()
             env_args = ["--environment", f"existing:{sys.executable}", "--set-commit-hash", commit]
-            _run_asv(checkout, config_path, detail_dir, machine, profile, bench, env_args)
+            _run_asv(checkout, config_path, detail_dir, machine, profile, bench, env_args, extra_env)
             accuracy = load_accuracy_details(detail_dir)
             written = record_contexts(results_dir, machine, commit, profile=profile, accuracy=accuracy)
             if not written:
@@ -182,6 +194,7 @@ def _run_matrix(
     bench: list[str],
     torch_versions: list[str],
     results_dir: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> list[Path]:
     """Run the suites in one asv virtualenv per torch version; return the context files written."""
     try:
@@ -192,7 +205,9 @@ def _run_matrix(
         config_path.write_text(json.dumps(config, indent=2))
         hash_file = config_path.with_name("commits.txt")
         hash_file.write_text("".join(f"{commit}\n" for commit in commits))
-        _run_asv(checkout, config_path, detail_dir, machine, profile, bench, [f"HASHFILE:{hash_file}"])
+        _run_asv(
+            checkout, config_path, detail_dir, machine, profile, bench, [f"HASHFILE:{hash_file}"], extra_env
+        )
         return record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir)
     except torch_matrix.MatrixError as exc:
         raise RunError(str(exc)) from exc
@@ -223,9 +238,10 @@ def _run_asv(
     profile: str,
     bench: list[str],
     selection: list[str],
+    extra_env: dict[str, str] | None = None,
 ) -> None:
     """Register the machine, then ``asv run`` with ``selection`` (environment or commit arguments)."""
-    env = dict(os.environ)
+    env = dict(os.environ) | (extra_env or {})
     env[PROFILE_ENV_VAR] = profile
     env[DETAIL_ENV_VAR] = str(detail_dir)
 
@@ -247,6 +263,19 @@ def _run_asv(
     for pattern in bench:
         args += ["--bench", pattern]
     _asv(args, checkout.root, env)
+
+
+def _checked_workload(path: Path) -> Path:
+    """``path`` made absolute (asv runs elsewhere), after checking it is a workload with calls."""
+    from sqrtwatch.models.workload import WorkloadError, load_workload
+
+    try:
+        calls = load_workload(path)
+    except WorkloadError as exc:
+        raise RunError(str(exc)) from exc
+    if not calls:
+        raise RunError(f"{path}: the workload records no sqrt-computing call: nothing to benchmark")
+    return path.resolve()
 
 
 def quick_bench_patterns(checkout: Checkout) -> list[str]:

@@ -13,7 +13,7 @@ from sqrtwatch.db.detection.alerts import list_alerts
 from sqrtwatch.db.schema.engine import connect
 from tests import dashboard_seed
 
-PAGES = ["overview", "trends", "compare", "accuracy", "hardware", "alerts"]
+PAGES = ["overview", "trends", "compare", "accuracy", "models", "hardware", "alerts"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Example steps to trace with ``sqrtwatch trace`` (built in code, nothing downloaded)."""
