@@ -7,6 +7,8 @@ Optimizer steps (Adam, AdamW in for-loop, foreach, fused forms, and written out)
 classes. Shapes are per op (``sqrtwatch.models.speed``); other shapes skip.
 """
 
+from typing import Any
+
 from . import common, metrics
 from .bench_throughput import sample_grid
 from .common import DEVICES, Timed
@@ -14,7 +16,7 @@ from .common import DEVICES, Timed
 try:  # the suite must import even where sqrtwatch is not installed (plain asv use)
     from sqrtwatch.models import speed
 except ImportError:
-    speed = None
+    speed = None  # type: ignore[assignment]  # only the suite's skip reasons need it
 
 FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
 # Static copies of sqrtwatch.models.speed's lists: parameters never depend on an import.
@@ -127,11 +129,11 @@ class _Bandwidth:
     budget = metrics.Budget(min_samples=3, max_samples=100, max_seconds=0.3)
     passes = 2
     timeout = 1800
-    build = None  # the cell builder (composite_cell or optimizer_cell), set by each subclass
+    build: Any = None  # the cell builder (composite_cell or optimizer_cell), set by each subclass
 
     def measure_grid(self):
         """Every cell's (bytes, op seconds, copy seconds), or the reason it skips."""
-        measured = {}
+        measured: dict[tuple, str | tuple[float, float, float]] = {}
         for values, outcome in sample_grid(self, _bandwidth_samples(type(self).build)).items():
             if isinstance(outcome, str):
                 measured[values] = outcome
@@ -146,15 +148,13 @@ class _Bandwidth:
             raise NotImplementedError(sample)
         self.nbytes, self.op_seconds, self.copy_seconds = sample
 
+    @common.unit("GB/s")
     def track_gbps(self, measured, *values):
         return metrics.gigabytes_per_second(self.nbytes, self.op_seconds)
 
-    track_gbps.unit = "GB/s"
-
+    @common.unit("fraction")
     def track_roofline_fraction(self, measured, *values):
         return metrics.roofline_fraction(self.copy_seconds, self.op_seconds)
-
-    track_roofline_fraction.unit = "fraction"
 
 
 class CompositeBandwidth(_Bandwidth):

@@ -14,7 +14,7 @@ from .common import DEVICES
 try:  # the suite must import even where sqrtwatch is not installed (plain asv use)
     from sqrtwatch.models import formulas, ranges
 except ImportError:
-    formulas = ranges = None
+    formulas = ranges = None  # type: ignore[assignment]  # cells skip without sqrtwatch
 
 FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
 OPS = [
@@ -81,30 +81,25 @@ class CompositeAccuracy(_Cached):
 
         return _cells(self, compute)
 
+    @common.unit("eps")
     def track_max_error(self, measured, *values):
         return self.outcome.max_eps
 
-    track_max_error.unit = "eps"
-
+    @common.unit("eps")
     def track_mean_error(self, measured, *values):
         return self.outcome.mean_eps
 
-    track_mean_error.unit = "eps"
-
+    @common.unit("count")
     def track_inf_results(self, measured, *values):
         return self.outcome.inf
 
-    track_inf_results.unit = "count"
-
+    @common.unit("count")
     def track_nan_results(self, measured, *values):
         return self.outcome.nan
 
-    track_nan_results.unit = "count"
-
+    @common.unit("count")
     def track_zero_results(self, measured, *values):
         return self.outcome.zero
-
-    track_zero_results.unit = "count"
 
 
 class FormulaRange(_Cached):
@@ -126,12 +121,10 @@ class FormulaRange(_Cached):
 
         return _cells(self, compute)
 
+    @common.unit("log2 magnitude")
     def track_overflow_log2(self, measured, *values):
         return self.outcome.overflow_log2
 
-    track_overflow_log2.unit = "log2 magnitude"
-
+    @common.unit("log2 magnitude")
     def track_underflow_log2(self, measured, *values):
         return self.outcome.underflow_log2
-
-    track_underflow_log2.unit = "log2 magnitude"

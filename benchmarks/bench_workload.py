@@ -16,7 +16,7 @@ WORKLOAD_ENV_VAR = "SQRTWATCH_WORKLOAD"
 try:  # the suite must import even where sqrtwatch is not installed (plain asv use)
     from sqrtwatch.models import workload
 except ImportError:
-    workload = None
+    workload = None  # type: ignore[assignment]  # cells skip without sqrtwatch
 
 
 def _labels() -> list[str]:

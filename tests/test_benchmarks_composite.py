@@ -61,6 +61,7 @@ def test_quick_profile_keeps_a_small_grid_of_the_model_suites(monkeypatch):
     patterns = [p for p in profiles.quick_bench_patterns() if "composite" in p]
     assert len(patterns) == 6
     time_cells = profiles.quick_cells(bench_composite.Composite)
+    assert time_cells is not None
     assert len(time_cells) == 12  # 4 row ops x 2 impls; normalize, batch/group norm, cdist by library
     assert "('rms_norm', 'handwritten', 'cpu', 'float32', '512x4096')" in time_cells
     assert any(re.search(p, "bench_composite.Composite.time_op" + time_cells[0]) for p in patterns)

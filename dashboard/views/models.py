@@ -52,11 +52,11 @@ if not metrics:
 else:
     names = {short: full for full, short in metrics.items()}
     available = [m for m in METRICS if m in names]
-    metric = url_select("Metric", available, "metric", format_func=METRICS.get)
+    metric = url_select("Metric", available, "metric", format_func=METRICS.__getitem__)
     values = frames.model_values(data.values(src, (names[metric],)), metrics)
     ops = sorted(values["op"].unique()) if not values.empty else []
     op = url_select("Op", ops, "op")
-    x = url_select("Over", ["torch_version", "commit_date"], "x", format_func=AXES.get)
+    x = url_select("Over", ["torch_version", "commit_date"], "x", format_func=AXES.__getitem__)
     selected = values[values["op"] == op] if op is not None else values
 
     if metric.startswith(("Composite.", "OptimizerStep.")):

@@ -38,7 +38,7 @@ class WorkloadCall:
         return first["device"] if first else "cpu"
 
 
-def load_workload(path: Path) -> list[WorkloadCall]:
+def load_workload(path: str | Path) -> list[WorkloadCall]:
     """The calls of the workload file at ``path``; ``WorkloadError`` naming the file and the problem."""
     try:
         data = json.loads(Path(path).read_text())
@@ -79,7 +79,7 @@ def tensor_specs(spec: object):
             yield from tensor_specs(item)
 
 
-def labels(path: Path) -> list[str]:
+def labels(path: str | Path) -> list[str]:
     """The asv parameter values of a workload: one label per call group."""
     return [call.label for call in load_workload(path)]
 
