@@ -30,7 +30,13 @@ from sqlalchemy.engine import Engine
 
 from ..schema.engine import session_scope
 from ..schema.models import Alert, DetectionState, Environment, Machine, Run, utcnow
-from .changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
+from .changepoints import (
+    Change,
+    DetectionConfig,
+    UnusableSeries,
+    find_changes,
+    find_deterministic_changes,
+)
 from .runwide import RunShift, find_run_wide_shifts
 from .series import (
     EnvironmentHistory,
@@ -68,6 +74,7 @@ class DetectionSummary:
     reopened: int = 0
     unchanged: int = 0  # environments skipped: runs and settings as at the last pass
     run_wide_shifts: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # series that could not be analysed, and why
 
     def summary(self) -> str:
         """One line per fact, for the command line."""
@@ -77,6 +84,7 @@ class DetectionSummary:
             + (f"; {self.unchanged} unchanged environments skipped" if self.unchanged else "")
         ]
         lines += [f"run-wide shift (not alerted): {shift}" for shift in self.run_wide_shifts]
+        lines += [f"warning: series skipped: {reason}" for reason in self.skipped]
         return "\n".join(lines)
 
 
@@ -190,6 +198,10 @@ def _detect_environment(
     run_commits = history.runs["commit_hash"].to_numpy()
     found = []
     for series, task, series_changes in zip(history.series, tasks, changes):
+        if isinstance(series_changes, str):
+            machine, env_name, benchmark, params = series.key
+            summary.skipped.append(f"{benchmark} {params} on {machine} / {env_name}: {series_changes}")
+            continue
         found += _found_alerts(series, task, series_changes, run_commits)
     return found
 
@@ -206,7 +218,7 @@ def _run_wide_divisors(
         if is_deterministic(series.key[2], series.unit):
             continue
         inverted[row] = higher_is_better(series.key[2], series.unit)
-        kept = series.usable() & (series.values != 0)
+        kept = series.usable() & np.isfinite(series.values) & (series.values > 0)
         values = series.values[kept]
         matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
     torch = runs["torch_version"].fillna("").to_numpy()
@@ -254,16 +266,24 @@ def _series_task(series: Series, divisor: np.ndarray, config: DetectionConfig) -
     )
 
 
-def analyse_series(task: SeriesTask) -> list[Change]:
-    """The confirmed changes of one series, shifts divided out (deterministic series: every change)."""
+def analyse_series(task: SeriesTask) -> list[Change] | str:
+    """The confirmed changes of one series, shifts divided out (deterministic series: every change).
+
+    A series that cannot be analysed (a negative or infinite time) gives the reason
+    instead, so that it costs that series only.
+    """
     if task.scale is None:
         return find_deterministic_changes(task.values)
     samples = decode_samples(task.sample_texts)
-    return find_changes(
-        task.values / task.scale,
-        [None if smp is None else [x / s for x in smp] for smp, s in zip(samples, task.scale)],
-        task.config,
-    )
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scaled = task.values / task.scale
+            scaled_samples = [
+                None if smp is None else [x / s for x in smp] for smp, s in zip(samples, task.scale)
+            ]
+        return find_changes(scaled, scaled_samples, task.config)
+    except (UnusableSeries, ArithmeticError) as error:
+        return f"not analysed: {error}"
 
 
 def _found_alerts(
@@ -295,7 +315,7 @@ class _SeriesAnalyser:
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
 
-    def map(self, tasks: list[SeriesTask], points: int) -> list[list[Change]]:
+    def map(self, tasks: list[SeriesTask], points: int) -> list[list[Change] | str]:
         workers = self.workers
         if workers is None:
             workers = min(MAX_WORKERS, os.cpu_count() or 1) if points >= POOL_MIN_POINTS else 1
