@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from ..schema.engine import session_scope
 from ..schema.models import Alert, DetectionState, Environment, Machine, Run, utcnow
+from ..worker_pool import worker_pool
 from .changepoints import (
     Change,
     DetectionConfig,
@@ -322,10 +322,7 @@ class _SeriesAnalyser:
         if workers < 2 or len(tasks) < 2:
             return [analyse_series(task) for task in tasks]
         if self.pool is None:
-            # spawn: the workers inherit no database connection.
-            self.pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            self.pool = worker_pool(workers)
         chunk = max(1, len(tasks) // (workers * 8))
         return list(self.pool.map(analyse_series, tasks, chunksize=chunk))
 
