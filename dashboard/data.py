@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from sqrtwatch.db import queries
-from sqrtwatch.db.schema.engine import DatabaseError, connect
+from sqrtwatch.db.schema.engine import DatabaseError, connect, connect_read_only
 
 from .serve import DB_ENV_VAR, read_only_from_env
 
@@ -66,8 +66,8 @@ def _display_url(url: str) -> str:
 
 @st.cache_resource(show_spinner=False)
 def engine(url: str) -> Engine:
-    """One engine per database URL for the whole server."""
-    return connect(url)
+    """One engine per database URL for the whole server; a read-only server never writes to it."""
+    return connect_read_only(url) if read_only() else connect(url, create=False)
 
 
 def database_health(url: str) -> DatabaseHealth:
@@ -163,7 +163,8 @@ def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame, st
     A selection that matches nothing is an answer too, so it is returned (and cached),
     not raised.
     """
-    from sqrtwatch.db.comparison.compare import CompareError, compare_selections, summary_line
+    from sqrtwatch.db.comparison.compare import CompareError, compare_selections
+    from sqrtwatch.render import summary_line
 
     try:
         result = compare_selections(engine(src.url), base, head)

@@ -26,10 +26,21 @@ db_option = click.option(
 
 
 def _open_engine(db_url: str):
+    """An engine for a writing command: creates the database, or upgrades its schema, as needed."""
     from sqrtwatch.db.schema.engine import DatabaseError, connect
 
     try:
         return connect(db_url)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _open_for_reading(db_url: str):
+    """An engine for a reading command: the database must exist at this sqrtwatch's schema; nothing is written."""
+    from sqrtwatch.db.schema.engine import DatabaseError, connect_read_only
+
+    try:
+        return connect_read_only(db_url)
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -119,7 +130,7 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
     """Write every stored result value to standard output."""
     from sqrtwatch.db.export import ExportError, export_values
 
-    engine = _open_engine(db_url)
+    engine = _open_for_reading(db_url)
     try:
         export_values(engine, sys.stdout, fmt=fmt, benchmark=benchmark, machine=machine)
     except ExportError as exc:
@@ -133,10 +144,15 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
 )
 def detect(db_url: str, full: bool) -> None:
     """Update the alerts table from the stored history."""
+    from sqrtwatch.asv_config import ConfigError, load_thresholds
     from sqrtwatch.db.detection.detect import detect_alerts
 
+    try:
+        thresholds = load_thresholds()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     engine = _open_engine(db_url)
-    summary = detect_alerts(engine, full=full)
+    summary = detect_alerts(engine, thresholds=thresholds, full=full)
     click.echo(summary.summary())
 
 
@@ -153,9 +169,10 @@ def detect(db_url: str, full: bool) -> None:
 )
 def alerts(db_url: str, fmt: str, status: str) -> None:
     """List regression and improvement alerts."""
-    from sqrtwatch.db.detection.alerts import format_alerts, list_alerts
+    from sqrtwatch.db.detection.alerts import list_alerts
+    from sqrtwatch.render import format_alerts
 
-    engine = _open_engine(db_url)
+    engine = _open_for_reading(db_url)
     click.echo(format_alerts(list_alerts(engine, status=status), fmt))
 
 
@@ -189,9 +206,10 @@ def compare(
     BASE and HEAD: commit:HASH (or a bare hash prefix), torch:VERSION, env:NAME,
     machine:NAME, comma-joined to combine (see docs/detection.md).
     """
-    from sqrtwatch.db.comparison.compare import CompareError, compare_selections, format_comparison
+    from sqrtwatch.db.comparison.compare import CompareError, compare_selections
+    from sqrtwatch.render import format_comparison
 
-    engine = _open_engine(db_url)
+    engine = _open_for_reading(db_url)
     try:
         comparison = compare_selections(engine, base, head, factor=factor, noise_k=noise_k)
     except CompareError as exc:
@@ -242,7 +260,30 @@ def accuracy(
 @click.option("--read-only/--read-write", default=None, help="Disable triage actions (default: read-write).")
 def dashboard(db_url: str, port: int, read_only: bool | None) -> None:
     """Serve the Streamlit dashboard on the database."""
-    from sqrtwatch.dashboard.serve import serve
+    from sqrtwatch.dashboard.serve import read_only_from_env, serve
+    from sqrtwatch.db.schema.engine import DatabaseError, connect
 
-    _open_engine(db_url)  # fail early, with a clear message, on a bad URL
+    if read_only is None:
+        read_only = read_only_from_env()
+    # Fail early, with a clear message, on a bad URL or a missing database.
+    if read_only:
+        _open_for_reading(db_url).dispose()
+    else:
+        try:
+            connect(db_url, create=False).dispose()
+        except DatabaseError as exc:
+            raise click.ClickException(str(exc)) from exc
     serve(db_url=db_url, port=port, read_only=read_only)
+
+
+@main.command()
+@db_option
+def migrate(db_url: str) -> None:
+    """Create the database, or upgrade its schema to this sqrtwatch's (reading commands never do)."""
+    from sqrtwatch.db.schema.engine import schema_state
+
+    engine = _open_engine(db_url)
+    with engine.connect() as connection:
+        _, revision = schema_state(connection)
+    engine.dispose()
+    click.echo(f"database schema at revision {revision}")

@@ -62,8 +62,17 @@ def numbers(values) -> list[float]:
     return list(values)
 
 
+def test_missing_database_is_named_and_not_created(tmp_path, monkeypatch):
+    monkeypatch.setenv(DB_ENV_VAR, f"sqlite:///{tmp_path / 'typo' / 'new.db'}")
+    app = open_page("overview")
+    assert "no database at" in app.error[0].value
+    assert not (tmp_path / "typo").exists()
+
+
 def test_empty_database_shows_the_start_page(tmp_path, monkeypatch):
-    monkeypatch.setenv(DB_ENV_VAR, f"sqlite:///{tmp_path / 'new.db'}")
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    connect(url).dispose()
+    monkeypatch.setenv(DB_ENV_VAR, url)
     for page in ("overview", "trends", "alerts"):
         app = open_page(page)
         assert "holds no benchmark results yet" in app.info[0].value

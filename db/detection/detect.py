@@ -20,7 +20,6 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,9 +46,8 @@ from .series import (
     is_deterministic,
 )
 
-# asv's default regressions threshold, and its configuration key (regex -> minimum relative change).
+# asv's default regressions threshold (regex -> minimum relative change: the caller reads them).
 DEFAULT_MIN_EFFECT = 0.05
-THRESHOLDS_KEY = "regressions_thresholds"
 # An alert whose first commit moved by at most this many points is the same alert
 # (more history can move a drift's first step or a boundary by a commit).
 MATCH_DISTANCE = 2
@@ -102,17 +100,6 @@ class FoundAlert:
     resolved: bool
 
 
-def load_thresholds(config_path: Path = Path("asv.conf.json")) -> dict[str, float]:
-    """Minimum relative change per benchmark regex, from asv.conf.json's ``regressions_thresholds``."""
-    if not config_path.is_file():
-        return {}
-    try:
-        thresholds = json.loads(config_path.read_text()).get(THRESHOLDS_KEY, {})
-        return {pattern: float(value) for pattern, value in thresholds.items()}
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        raise ValueError(f"{config_path}: bad {THRESHOLDS_KEY} (want regex -> number): {exc}") from exc
-
-
 def config_for(benchmark: str, thresholds: dict[str, float], base: DetectionConfig) -> DetectionConfig:
     """The detection settings of one benchmark: as asv does, the largest matching threshold wins."""
     matching = [value for pattern, value in thresholds.items() if re.search(pattern, benchmark)]
@@ -128,12 +115,13 @@ def detect_alerts(
 ) -> DetectionSummary:
     """Find every series' changes and bring the alerts table in line with them.
 
-    Environments whose runs and detection settings are unchanged since the last
+    ``thresholds``: minimum relative change per benchmark regex (asv's
+    ``regressions_thresholds``, read by the caller). Environments whose runs and detection settings are unchanged since the last
     pass are skipped (their alerts already match their history), unless ``full``.
     ``workers``: processes for the per-series search (default: the CPUs, for
     environments of at least POOL_MIN_POINTS values; 1 = in this process).
     """
-    thresholds = load_thresholds() if thresholds is None else thresholds
+    thresholds = thresholds or {}
     config = config or DetectionConfig()
     summary = DetectionSummary()
     analyser = _SeriesAnalyser(workers)
