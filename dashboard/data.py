@@ -64,10 +64,15 @@ def _display_url(url: str) -> str:
         return url
 
 
-@st.cache_resource(show_spinner=False)
 def engine(url: str) -> Engine:
-    """One engine per database URL for the whole server; a read-only server never writes to it."""
-    return connect_read_only(url) if read_only() else connect(url, create=False)
+    """The server's engine on ``url``; a read-only server's never writes to the database."""
+    return _engine(url, read_only())
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str, read_only: bool) -> Engine:
+    """One engine per database URL and mode for the whole server."""
+    return connect_read_only(url) if read_only else connect(url, create=False)
 
 
 def database_health(url: str) -> DatabaseHealth:
