@@ -13,6 +13,8 @@ import click
 
 DEFAULT_DB_URL = "sqlite:///sqrtwatch.db"
 DEFAULT_RESULTS_DIR = ".sqrtwatch/results"
+# Largest --samples: the sample is drawn at once, ~56 bytes per float64 input (~2 GiB here).
+MAX_SAMPLES = 1 << 25
 
 db_option = click.option(
     "--db",
@@ -230,7 +232,13 @@ def compare(
 )
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda", "mps"]))
 @click.option("--mode", type=click.Choice(["exhaustive", "sample"]), default="exhaustive", show_default=True)
-@click.option("--samples", type=click.IntRange(min=1), default=1 << 20, show_default=True)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1, max=MAX_SAMPLES),
+    default=1 << 20,
+    show_default=True,
+    help="Inputs drawn per dtype in sample mode (all are held in memory at once).",
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @click.option(
     "--consistency",

@@ -37,6 +37,10 @@ DEFAULT_ALPHA = 0.01
 # noise estimated from 20 runs, normal noise passes it 0.3 % of the time, heavy-tailed 2 %.
 DEFAULT_NOISE_K = DetectionConfig.min_z
 BASE_URL_ENV = "SQRTWATCH_BASE_URL"
+# Longest selection text and most filters in one selection: far beyond any real use, and
+# below what databases accept (SQLite: LIKE patterns of 50,000 bytes, expressions 1,000 deep).
+MAX_SELECTION_CHARS = 1000
+MAX_FILTERS = 16
 FILTER_KINDS = {"commit": "commit_hash", "torch": "torch_version", "env": "env_name", "machine": "machine"}
 MARKS = ("regressed", "improved", "not significant", "new", "missing", "failed", "incomparable")
 MARK_ORDER = {
@@ -64,6 +68,11 @@ class Selection:
     @classmethod
     def parse(cls, text: str) -> Selection:
         """``commit:abc``, ``torch:2.13.0``, ``env:NAME``, ``machine:NAME`` (comma-joined); bare = commit."""
+        if len(text) > MAX_SELECTION_CHARS:
+            raise CompareError(
+                f"selection of {len(text)} characters: at most {MAX_SELECTION_CHARS} "
+                "(a name or a commit prefix is far shorter)"
+            )
         filters = []
         for part in filter(None, (p.strip() for p in text.split(","))):
             kind, sep, value = part.partition(":")
@@ -74,6 +83,8 @@ class Selection:
                     f"bad selection {part!r} in {text!r}: want commit:HASH, torch:VERSION, env:NAME or machine:NAME"
                 )
             filters.append((kind, value))
+        if len(filters) > MAX_FILTERS:
+            raise CompareError(f"selection with {len(filters)} filters: at most {MAX_FILTERS}")
         if not filters:
             raise CompareError("empty selection: name a commit, torch:VERSION, env:NAME or machine:NAME")
         return cls(text, tuple(filters))
