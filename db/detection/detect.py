@@ -208,7 +208,8 @@ def _run_wide_divisors(
         inverted[row] = higher_is_better(series.key[2], series.unit)
         kept = series.usable() & np.isfinite(series.values) & (series.values > 0)
         values = series.values[kept]
-        matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
+        with np.errstate(over="ignore"):  # 1 / 5e-324 is inf: find_run_wide_shifts drops it
+            matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
     torch = runs["torch_version"].fillna("").to_numpy()
     same_torch = np.concatenate([[True], torch[1:] == torch[:-1]])
     shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_torch)
