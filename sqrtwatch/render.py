@@ -69,7 +69,9 @@ def dumps(value: Any) -> str:
 def markdown_text(text: str) -> str:
     """``text`` as literal markdown inline text: one line, no HTML, no markdown syntax, no table cell break."""
     one_line = _LINE_BREAKS.sub(" ", text).strip()
-    return _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(one_line, quote=False))
+    escaped = _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(one_line, quote=False))
+    # A zero-width space after "@": a name like "@org/team" must not notify anyone.
+    return escaped.replace("@", "@&#8203;")
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:

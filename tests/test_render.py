@@ -25,6 +25,7 @@ HOSTILE = [
     "[click](http://host)",
     "line one\nline two\r\n| forged | row |",
     "`code` *bold* ~~gone~~ $x^2$ _em_ &amp;",
+    "@org/everyone please look",
 ]
 
 
@@ -35,6 +36,7 @@ def test_markdown_text_is_one_inert_line(name):
     assert "<" not in shown and ">" not in shown  # no HTML tag, comment or autolink
     for syntax in "|[]`*~$":
         assert shown.count(syntax) == shown.count("\\" + syntax)  # every one escaped
+    assert "@" not in shown or all(part.startswith("&#8203;") for part in shown.split("@")[1:])
 
 
 def _alert(name: str, ratio: float = 1.5) -> dict:
