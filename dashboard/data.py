@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from sqrtwatch.db import queries
-from sqrtwatch.db.schema.engine import DatabaseError, connect
+from sqrtwatch.db.schema.engine import DatabaseError, connect, connect_read_only
 
 from .serve import DB_ENV_VAR, read_only_from_env
 
@@ -64,10 +64,15 @@ def _display_url(url: str) -> str:
         return url
 
 
-@st.cache_resource(show_spinner=False)
 def engine(url: str) -> Engine:
-    """One engine per database URL for the whole server."""
-    return connect(url)
+    """The server's engine on ``url``; a read-only server's never writes to the database."""
+    return _engine(url, read_only())
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(url: str, read_only: bool) -> Engine:
+    """One engine per database URL and mode for the whole server."""
+    return connect_read_only(url) if read_only else connect(url, create=False)
 
 
 def database_health(url: str) -> DatabaseHealth:
@@ -163,7 +168,8 @@ def comparison(src: Source, base: str, head: str) -> tuple[str, pd.DataFrame, st
     A selection that matches nothing is an answer too, so it is returned (and cached),
     not raised.
     """
-    from sqrtwatch.db.comparison.compare import CompareError, compare_selections, summary_line
+    from sqrtwatch.db.comparison.compare import CompareError, compare_selections
+    from sqrtwatch.render import summary_line
 
     try:
         result = compare_selections(engine(src.url), base, head)

@@ -15,6 +15,8 @@ from sqrtwatch.vocabulary import DEVICES, DTYPES
 
 DEFAULT_DB_URL = "sqlite:///sqrtwatch.db"
 DEFAULT_RESULTS_DIR = ".sqrtwatch/results"
+# Largest --samples: the sample is drawn at once, ~56 bytes per float64 input (~2 GiB here).
+MAX_SAMPLES = 1 << 25
 
 db_option = click.option(
     "--db",
@@ -28,10 +30,21 @@ db_option = click.option(
 
 
 def _open_engine(db_url: str):
+    """An engine for a writing command: creates the database, or upgrades its schema, as needed."""
     from sqrtwatch.db.schema.engine import DatabaseError, connect
 
     try:
         return connect(db_url)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _open_for_reading(db_url: str):
+    """An engine for a reading command: the database must exist at this sqrtwatch's schema; nothing is written."""
+    from sqrtwatch.db.schema.engine import DatabaseError, connect_read_only
+
+    try:
+        return connect_read_only(db_url)
     except DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -128,7 +141,7 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
     """Write every stored result value to standard output."""
     from sqrtwatch.db.export import ExportError, export_values
 
-    engine = _open_engine(db_url)
+    engine = _open_for_reading(db_url)
     try:
         export_values(engine, sys.stdout, fmt=fmt, benchmark=benchmark, machine=machine)
     except ExportError as exc:
@@ -142,10 +155,15 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
 )
 def detect(db_url: str, full: bool) -> None:
     """Update the alerts table from the stored history."""
+    from sqrtwatch.asv_config import ConfigError, load_thresholds
     from sqrtwatch.db.detection.detect import detect_alerts
 
+    try:
+        thresholds = load_thresholds()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     engine = _open_engine(db_url)
-    summary = detect_alerts(engine, full=full)
+    summary = detect_alerts(engine, thresholds=thresholds, full=full)
     click.echo(summary.summary())
 
 
@@ -162,9 +180,10 @@ def detect(db_url: str, full: bool) -> None:
 )
 def alerts(db_url: str, fmt: str, status: str) -> None:
     """List regression and improvement alerts."""
-    from sqrtwatch.db.detection.alerts import format_alerts, list_alerts
+    from sqrtwatch.db.detection.alerts import list_alerts
+    from sqrtwatch.render import format_alerts
 
-    engine = _open_engine(db_url)
+    engine = _open_for_reading(db_url)
     click.echo(format_alerts(list_alerts(engine, status=status), fmt))
 
 
@@ -198,9 +217,10 @@ def compare(
     BASE and HEAD: commit:HASH (or a bare hash prefix), torch:VERSION, env:NAME,
     machine:NAME, comma-joined to combine (see docs/detection.md).
     """
-    from sqrtwatch.db.comparison.compare import CompareError, compare_selections, format_comparison
+    from sqrtwatch.db.comparison.compare import CompareError, compare_selections
+    from sqrtwatch.render import format_comparison
 
-    engine = _open_engine(db_url)
+    engine = _open_for_reading(db_url)
     try:
         comparison = compare_selections(engine, base, head, factor=factor, noise_k=noise_k)
     except CompareError as exc:
@@ -221,7 +241,13 @@ def compare(
 )
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(DEVICES))
 @click.option("--mode", type=click.Choice(["exhaustive", "sample"]), default="exhaustive", show_default=True)
-@click.option("--samples", type=click.IntRange(min=1), default=1 << 20, show_default=True)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1, max=MAX_SAMPLES),
+    default=1 << 20,
+    show_default=True,
+    help="Inputs drawn per dtype in sample mode (all are held in memory at once).",
+)
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
 @click.option(
     "--consistency",
@@ -274,7 +300,30 @@ def trace(target: str, fmt: str, warmup: int, output: Path | None) -> None:
 @click.option("--read-only/--read-write", default=None, help="Disable triage actions (default: read-write).")
 def dashboard(db_url: str, port: int, read_only: bool | None) -> None:
     """Serve the Streamlit dashboard on the database."""
-    from sqrtwatch.dashboard.serve import serve
+    from sqrtwatch.dashboard.serve import read_only_from_env, serve
+    from sqrtwatch.db.schema.engine import DatabaseError, connect
 
-    _open_engine(db_url)  # fail early, with a clear message, on a bad URL
+    if read_only is None:
+        read_only = read_only_from_env()
+    # Fail early, with a clear message, on a bad URL or a missing database.
+    if read_only:
+        _open_for_reading(db_url).dispose()
+    else:
+        try:
+            connect(db_url, create=False).dispose()
+        except DatabaseError as exc:
+            raise click.ClickException(str(exc)) from exc
     serve(db_url=db_url, port=port, read_only=read_only)
+
+
+@main.command()
+@db_option
+def migrate(db_url: str) -> None:
+    """Create the database, or upgrade its schema to this sqrtwatch's (reading commands never do)."""
+    from sqrtwatch.db.schema.engine import schema_state
+
+    engine = _open_engine(db_url)
+    with engine.connect() as connection:
+        _, revision = schema_state(connection)
+    engine.dispose()
+    click.echo(f"database schema at revision {revision}")

@@ -90,6 +90,10 @@ def load_impl(spec: str) -> ImplFn:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ImplError(f"cannot import module {module_name!r} for {spec!r}: {exc}") from exc
+    except (Exception, SystemExit) as exc:  # the module's own code failed while importing
+        raise ImplError(
+            f"importing module {module_name!r} for {spec!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     fn = module
     for part in attr.split("."):
         try:

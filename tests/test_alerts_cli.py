@@ -78,6 +78,7 @@ def test_alerts_status_filter_follows_triage(url):
 
 
 def test_no_alerts_is_said_plainly(sqlite_url):
+    connect(sqlite_url).dispose()  # alerts only reads: the database must exist
     assert alerts(sqlite_url).strip() == "No alerts."
     assert json.loads(alerts(sqlite_url, "--format", "json")) == []
 

@@ -185,3 +185,28 @@ def test_zero_over_zero_is_unchanged_and_zero_to_some_has_no_ratio(url):
     text = compare(url, commit_hash(19)[:8], commit_hash(20)[:8], "--format", "text")
     ulp_line = next(line for line in text.splitlines() if "Ulp" in line and "float32" in line)
     assert ulp_line.split()[:2] == ["regressed", "-"]
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ("a" * 50_000, "selection of 50000 characters: at most 1000"),
+        (",".join(["machine:x"] * 1000), "characters: at most 1000"),
+        (",".join(["machine:x"] * 17), "selection with 17 filters: at most 16"),
+    ],
+)
+def test_oversized_selections_are_refused_plainly(url, selection, message):
+    for base, head in ((selection, commit_hash(1)[:8]), (commit_hash(1)[:8], selection)):
+        output = compare(url, base, head, code=1)
+        assert message in output and "Traceback" not in output
+
+
+def test_compare_json_is_strict_with_a_zero_base(tmp_path):
+    spec = BenchmarkSpec("bench_throughput.Zero.time_sqrt")
+    write_history(tmp_path / "results", [spec], {spec.name: [[0.0], [1.0]]})
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = connect(url)
+    assert not ingest_results_dir(engine, tmp_path / "results").errors
+    engine.dispose()
+    output = compare(url, commit_hash(0)[:8], commit_hash(1)[:8], "--format", "json")
+    json.loads(output, parse_constant=lambda constant: pytest.fail(f"bare {constant}"))

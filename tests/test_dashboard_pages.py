@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from sqrtwatch.dashboard.serve import APP_PATH, DB_ENV_VAR, READ_ONLY_ENV_VAR
-from sqrtwatch.db.detection.alerts import list_alerts
+from sqrtwatch.db.detection.alerts import list_alerts, set_alert_status
 from sqrtwatch.db.schema.engine import connect
 from tests import dashboard_seed
 
@@ -62,8 +62,17 @@ def numbers(values) -> list[float]:
     return list(values)
 
 
+def test_missing_database_is_named_and_not_created(tmp_path, monkeypatch):
+    monkeypatch.setenv(DB_ENV_VAR, f"sqlite:///{tmp_path / 'typo' / 'new.db'}")
+    app = open_page("overview")
+    assert "no database at" in app.error[0].value
+    assert not (tmp_path / "typo").exists()
+
+
 def test_empty_database_shows_the_start_page(tmp_path, monkeypatch):
-    monkeypatch.setenv(DB_ENV_VAR, f"sqlite:///{tmp_path / 'new.db'}")
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    connect(url).dispose()
+    monkeypatch.setenv(DB_ENV_VAR, url)
     for page in ("overview", "trends", "alerts"):
         app = open_page(page)
         assert "holds no benchmark results yet" in app.info[0].value
@@ -172,6 +181,17 @@ def test_triage_persists_and_read_only_disables_it(dashboard_db, monkeypatch):
     app = open_page("alerts", {"status": "dismissed"})
     assert all(button.disabled for button in app.button)
     assert app.text_area[0].disabled
+
+
+def test_triage_notes_and_names_show_as_plain_text(dashboard_db):
+    engine = connect(dashboard_db)
+    target = next(a for a in list_alerts(engine, "active") if a["benchmark"] == dashboard_seed.TIME_SQRT)
+    note = "![](http://host/p.png) [click](http://host) <img src=x>"
+    set_alert_status(engine, target["id"], "acknowledged", by="mallory", note=note)
+    app = open_page("alerts", {"status": "all", "alert": str(target["id"])})
+    assert any(note in element.value for element in app.text)
+    shown = [element.value for element in (*app.markdown, *app.caption)]
+    assert not [value for value in shown if "](http://host" in value or "<img" in value]
 
 
 def test_compare_torch_versions_like_the_cli(dashboard_db):

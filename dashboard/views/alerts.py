@@ -60,9 +60,8 @@ st.page_link(
     query_params=frames.trend_link_params(alert["benchmark"], alert["params"], alert["machine"]),
 )
 if alert["triage_note"]:
-    st.caption(
-        f"Last triage: {alert['status']} by {alert['triaged_by'] or 'unknown'}: {alert['triage_note']}"
-    )
+    # Plain text: a note is anyone's input, and markdown would fetch its images or show its links.
+    st.text(f"Last triage: {alert['status']} by {alert['triaged_by'] or 'unknown'}: {alert['triage_note']}")
 
 read_only = data.read_only()
 if read_only:

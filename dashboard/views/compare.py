@@ -5,6 +5,7 @@ import streamlit as st
 from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_multiselect, url_select
 from sqrtwatch.db.comparison.compare import MARKS
+from sqrtwatch.render import markdown_text
 
 KINDS = {"torch": "torch versions", "machine": "machines", "commit": "commits", "env": "environments"}
 RATIO_BARS = 40  # more bars than this are unreadable
@@ -45,7 +46,7 @@ if error:
     st.warning(error)
     st.stop()
 
-st.markdown(f"**{summary}**")
+st.markdown(f"**{markdown_text(summary)}**")
 table = frames.comparison_table(rows, marks)
 st.dataframe(
     table.style.map(lambda mark: f"background-color: {MARK_COLOURS.get(mark, '')}", subset=["mark"]),

@@ -4,6 +4,7 @@ import streamlit as st
 
 from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_multiselect, url_select
+from sqrtwatch.render import markdown_text
 
 src = data.source()
 suite = data.suite(src)
@@ -18,7 +19,9 @@ metric = url_select("Metric", ["GB/s", "seconds"], "metric", help="Effective ban
 param_columns = ["device", "dtype", "size", "variant", "impl"]
 run_id = frames.newest_run(runs, machine, torch_version)
 if run_id is None:
-    st.info(f"No run on {machine} records its torch version (runs without a sqrtwatch context file).")
+    st.info(
+        f"No run on {markdown_text(machine)} records its torch version (runs without a sqrtwatch context file)."
+    )
     st.stop()
 
 
@@ -54,7 +57,7 @@ seconds = times
 if metric == "GB/s":
     times, copies = frames.as_gbps(times), copies.assign(value=copies["copy_gbps"])
 
-st.subheader(f"{metric} vs size on {machine} (torch {torch_version})")
+st.subheader(markdown_text(f"{metric} vs size on {machine} (torch {torch_version})"))
 st.caption(
     "Dashed: a plain copy of the same bytes sampled in the same run (Bandwidth suite, large sizes), "
     "the memory roofline of that machine."

@@ -4,6 +4,7 @@ import streamlit as st
 
 from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_select
+from sqrtwatch.render import markdown_text
 
 src = data.source()
 runs = data.runs(src)
@@ -23,7 +24,7 @@ columns[3].metric("Active alerts", len(active))
 
 throughput, accuracy = st.columns([3, 2])
 with throughput:
-    st.subheader(f"Throughput on {machine}")
+    st.subheader(markdown_text(f"Throughput on {machine}"))
     st.caption(
         "Largest size per dtype and device: effective GB/s and fraction of the same-run copy roofline."
     )

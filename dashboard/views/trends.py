@@ -4,6 +4,7 @@ import streamlit as st
 
 from sqrtwatch.dashboard import data, figures, frames
 from sqrtwatch.dashboard.state import url_multiselect, url_select, url_toggle
+from sqrtwatch.render import markdown_text
 
 src = data.source()
 catalog = data.catalog(src)
@@ -67,7 +68,7 @@ alerts = (
 )
 markers = frames.alert_markers(alerts, points, x)
 
-st.caption(f"`{benchmark}` · {frames.params_text(params)} · unit: {unit}")
+st.caption(markdown_text(f"{benchmark} · {frames.params_text(params)} · unit: {unit}"))
 st.plotly_chart(figures.make_trend_figure(points, x=x, y_title=unit, markers=markers), width="stretch")
 if not alerts.empty:
     st.subheader("Alerts on this series")

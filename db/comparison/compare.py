@@ -17,8 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
-from urllib.parse import quote
+from dataclasses import dataclass, field
 
 import pandas as pd
 from scipy.stats import mannwhitneyu
@@ -39,6 +38,10 @@ DEFAULT_ALPHA = 0.01
 # noise estimated from 20 runs, normal noise passes it 0.3 % of the time, heavy-tailed 2 %.
 DEFAULT_NOISE_K = DetectionConfig.min_z
 BASE_URL_ENV = "SQRTWATCH_BASE_URL"
+# Longest selection text and most filters in one selection: far beyond any real use, and
+# below what databases accept (SQLite: LIKE patterns of 50,000 bytes, expressions 1,000 deep).
+MAX_SELECTION_CHARS = 1000
+MAX_FILTERS = 16
 FILTER_KINDS = {"commit": "commit_hash", "torch": "torch_version", "env": "env_name", "machine": "machine"}
 MARKS = ("regressed", "improved", "not significant", "new", "missing", "failed", "incomparable")
 MARK_ORDER = {
@@ -66,6 +69,11 @@ class Selection:
     @classmethod
     def parse(cls, text: str) -> Selection:
         """``commit:abc``, ``torch:2.13.0``, ``env:NAME``, ``machine:NAME`` (comma-joined); bare = commit."""
+        if len(text) > MAX_SELECTION_CHARS:
+            raise CompareError(
+                f"selection of {len(text)} characters: at most {MAX_SELECTION_CHARS} "
+                "(a name or a commit prefix is far shorter)"
+            )
         filters = []
         for part in filter(None, (p.strip() for p in text.split(","))):
             kind, sep, value = part.partition(":")
@@ -76,6 +84,8 @@ class Selection:
                     f"bad selection {part!r} in {text!r}: want commit:HASH, torch:VERSION, env:NAME or machine:NAME"
                 )
             filters.append((kind, value))
+        if len(filters) > MAX_FILTERS:
+            raise CompareError(f"selection with {len(filters)} filters: at most {MAX_FILTERS}")
         if not filters:
             raise CompareError("empty selection: name a commit, torch:VERSION, env:NAME or machine:NAME")
         return cls(text, tuple(filters))
@@ -328,117 +338,3 @@ def _significance(kind: Kind, base, head, alpha: float) -> tuple[bool, float | N
         (a_lo, a_hi), (b_lo, b_hi) = intervals
         return a_hi < b_lo or b_hi < a_lo, None, "ci-overlap"
     return False, None, ""
-
-
-def format_comparison(comparison: Comparison, fmt: str) -> str:
-    """The comparison as ``markdown`` (a PR comment body), ``json`` or aligned ``text``."""
-    if fmt == "json":
-        return json.dumps(
-            {
-                "base": comparison.base,
-                "head": comparison.head,
-                "factor": comparison.factor,
-                "noise_k": comparison.noise_k,
-                "counts": comparison.counts(),
-                "rows": [asdict(row) for row in comparison.rows],
-            },
-            indent=2,
-        )
-    if fmt == "markdown":
-        return _markdown(comparison)
-    if fmt == "text":
-        return _text(comparison)
-    raise CompareError(f"unknown format {fmt!r}; expected markdown, json or text")
-
-
-def summary_line(comparison: Comparison) -> str:
-    counts = comparison.counts()
-    facts = ", ".join(f"{n} {mark}" for mark, n in counts.items() if n)
-    verdict = "Regressions found" if counts["regressed"] else "No significant regression"
-    noise = [
-        f"{comparison.noise_k:g}x run-to-run noise" if comparison.noise_k else "run-to-run noise ignored"
-    ]
-    within = sum(comparison.within_noise(row) for row in comparison.rows)
-    if within:
-        noise.append(f"{within} within noise")
-    unknown = comparison.noise_unknown()
-    if unknown:
-        noise.append(f"noise unknown for {unknown}")
-    return (
-        f"{verdict}: {comparison.head} vs {comparison.base}, {len(comparison.rows)} benchmarks "
-        f"({facts}; factor {comparison.factor:g}, {', '.join(noise)})"
-    )
-
-
-HEADER = ["mark", "ratio", "benchmark", "params", "machine", "base", "head", "p", "noise", "threshold"]
-
-
-def _cells(row: Row, link: str | None = None) -> list[str]:
-    params = ", ".join(f"{k}={v}" for k, v in row.params.items())
-    name = f"[{row.benchmark}]({link})" if link else row.benchmark
-    ratio = f"{row.ratio:.3f}" if row.ratio is not None and math.isfinite(row.ratio) else "-"
-    p = f"{row.p_value:.2g}" if row.p_value is not None else (row.test or "-")
-    return [
-        row.mark,
-        ratio,
-        name,
-        params,
-        row.machine,
-        _number(row.base),
-        _number(row.head),
-        p,
-        *_noise_cells(row),
-    ]
-
-
-def _noise_cells(row: Row) -> list[str]:
-    """Run-to-run noise as a percentage ("?": too little history) and the ratio a change had to reach."""
-    if row.threshold is None:
-        return ["-", "-"]
-    noise = "?" if row.noise is None else f"{math.expm1(row.noise):.1%}"
-    return [noise, f"{row.threshold:.3f}"]
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _link(comparison: Comparison, row: Row) -> str | None:
-    """Dashboard Trends page of the row's series (``SQRTWATCH_BASE_URL``)."""
-    if not comparison.base_url:
-        return None
-    query = [f"bench={quote(row.benchmark)}", f"machine={quote(row.machine)}"]
-    query += [f"p.{quote(name)}={quote(value.strip(chr(39)))}" for name, value in row.params.items()]
-    return f"{comparison.base_url.rstrip('/')}/trends?{'&'.join(query)}"
-
-
-def _markdown_table(comparison: Comparison, rows: list[Row]) -> list[str]:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for row in rows:
-        lines.append(
-            "| " + " | ".join(c.replace("|", "\\|") for c in _cells(row, _link(comparison, row))) + " |"
-        )
-    return lines
-
-
-def _markdown(comparison: Comparison) -> str:
-    lines = [f"**{summary_line(comparison)}**", ""]
-    attention = [row for row in comparison.rows if row.mark in ("regressed", "failed")]
-    if attention:
-        lines += ["### Regressions and failures", "", *_markdown_table(comparison, attention), ""]
-    lines += [
-        "<details>",
-        f"<summary>All {len(comparison.rows)} benchmarks</summary>",
-        "",
-        *_markdown_table(comparison, comparison.rows),
-        "",
-        "</details>",
-    ]
-    return "\n".join(lines)
-
-
-def _text(comparison: Comparison) -> str:
-    rows = [HEADER] + [_cells(row) for row in comparison.rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
-    table = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join([summary_line(comparison), "", *table])

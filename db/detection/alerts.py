@@ -1,4 +1,4 @@
-"""Alerts: listing, formatting (json, markdown, text) and triage (acknowledge, dismiss, reopen).
+"""Alerts: listing and triage (acknowledge, dismiss, reopen); sqrtwatch.render formats them.
 
 Triage records who decided, why and when; detection never changes it, so a
 decision survives every later ``sqrtwatch detect``.
@@ -19,7 +19,6 @@ from ..schema.models import Alert, utcnow
 
 TRIAGE_STATUSES = ("active", "acknowledged", "dismissed")
 LIST_STATUSES = (*TRIAGE_STATUSES, "all")
-FORMATS = ("json", "markdown", "text")
 # Fields of ``alerts --format json`` (DESIGN.md), then sqrtwatch's extensions.
 CONTRACT_FIELDS = (
     "id",
@@ -106,50 +105,3 @@ def acknowledge(target: Engine | Session, alert_id: int, by: str, note: str = ""
 def dismiss(target: Engine | Session, alert_id: int, by: str, note: str = "") -> dict[str, Any]:
     """Mark an alert as not worth acting on (noise, expected change)."""
     return set_alert_status(target, alert_id, "dismissed", by, note)
-
-
-def format_alerts(alerts: list[dict[str, Any]], fmt: str) -> str:
-    """Alerts as ``json`` (the DESIGN.md contract), a ``markdown`` table or aligned ``text``."""
-    if fmt == "json":
-        return json.dumps(alerts, indent=2)
-    if fmt not in FORMATS:
-        raise AlertError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if not alerts:
-        return "No alerts."
-    header = ["id", "kind", "ratio", "benchmark", "params", "machine", "before", "after", "commits", "status"]
-    rows = [_row(alert) for alert in alerts]
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *rows]
-    )
-
-
-def _row(alert: dict[str, Any]) -> list[str]:
-    params = ", ".join(f"{k}={v}" for k, v in alert["params"].items())
-    status = alert["status"] + (" (resolved)" if alert.get("resolved") else "")
-    if alert.get("triaged_by"):
-        status += f" by {alert['triaged_by']}" + (
-            f": {alert['triage_note']}" if alert.get("triage_note") else ""
-        )
-    ratio = f"x{alert['ratio']:.3f}" if alert["ratio"] is not None else "-"
-    commits = f"{(alert['commit_before'] or '')[:8]}..{alert['commit_after'][:8]}"
-    return [
-        str(alert["id"]),
-        alert["kind"],
-        ratio,
-        alert["benchmark"],
-        params,
-        alert["machine"],
-        _number(alert["value_before"]),
-        _number(alert["value_after"]),
-        commits,
-        status,
-    ]
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"

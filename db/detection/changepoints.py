@@ -31,6 +31,10 @@ DRIFT_MAX_GAP = 6
 CONFIRM_WINDOW = 20
 
 
+class UnusableSeries(ValueError):
+    """A series whose values cannot be analysed on a log scale; the message says why."""
+
+
 @dataclass(frozen=True)
 class DetectionConfig:
     """Thresholds a change must pass to be reported (defaults: docs/detection.md)."""
@@ -75,18 +79,28 @@ def find_changes(
 
     ``values`` holds one point per run (already without failed or missing points);
     ``samples`` the raw samples of each point, or None where none were stored.
+    Raises :class:`UnusableSeries` for a value or sample that is not finite and
+    positive (its logarithm would be NaN or infinite and stall the solver).
     """
-    y = np.log(np.asarray(values, dtype=float))
+    y = _log_of_positive(values, "value")
     if len(y) < 2:
         return []
     samples = list(samples) if samples is not None else [None] * len(y)
-    log_samples = [np.log(np.asarray(s, dtype=float)) if s is not None and len(s) else None for s in samples]
+    log_samples = [_log_of_positive(s, "sample") if s is not None and len(s) else None for s in samples]
     fit = _Fit(y, log_samples, config)
     raw = fit.propose()
     fit.find_drifts(raw)
     fit.merge(raw)
     fit.check_newest()
     return fit.changes()
+
+
+def _log_of_positive(values: Sequence[float], what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    bad = ~(np.isfinite(array) & (array > 0))
+    if bad.any():
+        raise UnusableSeries(f"{what} {float(array[bad][0])} is not a finite positive number")
+    return np.log(array)
 
 
 class _Fit:
@@ -122,7 +136,8 @@ class _Fit:
         z = effect / (self.sigma * math.sqrt(1 / len(yb) + 1 / len(ya)))
         p = self._p_value(range(lo, mid), range(mid, hi))
         confirmed = (
-            abs(math.expm1(effect)) >= self.config.min_effect
+            # Logs of doubles differ by at most ~1,500: the clamp only avoids expm1's overflow.
+            abs(math.expm1(min(effect, 700.0))) >= self.config.min_effect
             and abs(z) >= self.config.min_z
             and (p is None or p < self.config.alpha)
         )

@@ -16,12 +16,10 @@ import contextlib
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +28,14 @@ from sqlalchemy.engine import Engine
 
 from ..schema.engine import session_scope
 from ..schema.models import Alert, DetectionState, Environment, Machine, Run, utcnow
-from .changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
+from ..worker_pool import worker_pool
+from .changepoints import (
+    Change,
+    DetectionConfig,
+    UnusableSeries,
+    find_changes,
+    find_deterministic_changes,
+)
 from .runwide import RunShift, find_run_wide_shifts
 from .series import (
     EnvironmentHistory,
@@ -39,9 +44,8 @@ from .series import (
     environment_histories,
 )
 
-# asv's default regressions threshold, and its configuration key (regex -> minimum relative change).
+# asv's default regressions threshold (regex -> minimum relative change: the caller reads them).
 DEFAULT_MIN_EFFECT = 0.05
-THRESHOLDS_KEY = "regressions_thresholds"
 # An alert whose first commit moved by at most this many points is the same alert
 # (more history can move a drift's first step or a boundary by a commit).
 MATCH_DISTANCE = 2
@@ -66,6 +70,7 @@ class DetectionSummary:
     reopened: int = 0
     unchanged: int = 0  # environments skipped: runs and settings as at the last pass
     run_wide_shifts: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # series that could not be analysed, and why
 
     def summary(self) -> str:
         """One line per fact, for the command line."""
@@ -75,6 +80,7 @@ class DetectionSummary:
             + (f"; {self.unchanged} unchanged environments skipped" if self.unchanged else "")
         ]
         lines += [f"run-wide shift (not alerted): {shift}" for shift in self.run_wide_shifts]
+        lines += [f"warning: series skipped: {reason}" for reason in self.skipped]
         return "\n".join(lines)
 
 
@@ -92,17 +98,6 @@ class FoundAlert:
     resolved: bool
 
 
-def load_thresholds(config_path: Path = Path("asv.conf.json")) -> dict[str, float]:
-    """Minimum relative change per benchmark regex, from asv.conf.json's ``regressions_thresholds``."""
-    if not config_path.is_file():
-        return {}
-    try:
-        thresholds = json.loads(config_path.read_text()).get(THRESHOLDS_KEY, {})
-        return {pattern: float(value) for pattern, value in thresholds.items()}
-    except (OSError, ValueError, AttributeError, TypeError) as exc:
-        raise ValueError(f"{config_path}: bad {THRESHOLDS_KEY} (want regex -> number): {exc}") from exc
-
-
 def config_for(benchmark: str, thresholds: dict[str, float], base: DetectionConfig) -> DetectionConfig:
     """The detection settings of one benchmark: as asv does, the largest matching threshold wins."""
     matching = [value for pattern, value in thresholds.items() if re.search(pattern, benchmark)]
@@ -118,12 +113,13 @@ def detect_alerts(
 ) -> DetectionSummary:
     """Find every series' changes and bring the alerts table in line with them.
 
-    Environments whose runs and detection settings are unchanged since the last
+    ``thresholds``: minimum relative change per benchmark regex (asv's
+    ``regressions_thresholds``, read by the caller). Environments whose runs and detection settings are unchanged since the last
     pass are skipped (their alerts already match their history), unless ``full``.
     ``workers``: processes for the per-series search (default: the CPUs, for
     environments of at least POOL_MIN_POINTS values; 1 = in this process).
     """
-    thresholds = load_thresholds() if thresholds is None else thresholds
+    thresholds = thresholds or {}
     config = config or DetectionConfig()
     summary = DetectionSummary()
     analyser = _SeriesAnalyser(workers)
@@ -188,6 +184,10 @@ def _detect_environment(
     run_commits = history.runs["commit_hash"].to_numpy()
     found = []
     for series, task, series_changes in zip(history.series, tasks, changes):
+        if isinstance(series_changes, str):
+            machine, env_name, benchmark, params = series.key
+            summary.skipped.append(f"{benchmark} {params} on {machine} / {env_name}: {series_changes}")
+            continue
         found += _found_alerts(series, task, series_changes, run_commits)
     return found
 
@@ -205,9 +205,10 @@ def _run_wide_divisors(
         if kind.exact:
             continue
         inverted[row] = kind.higher_is_better
-        kept = series.usable() & (series.values != 0)
+        kept = series.usable() & np.isfinite(series.values) & (series.values > 0)
         values = series.values[kept]
-        matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
+        with np.errstate(over="ignore"):  # 1 / 5e-324 is inf: find_run_wide_shifts drops it
+            matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
     torch = runs["torch_version"].fillna("").to_numpy()
     same_torch = np.concatenate([[True], torch[1:] == torch[:-1]])
     shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_torch)
@@ -253,16 +254,24 @@ def _series_task(series: Series, divisor: np.ndarray, config: DetectionConfig) -
     )
 
 
-def analyse_series(task: SeriesTask) -> list[Change]:
-    """The confirmed changes of one series, shifts divided out (deterministic series: every change)."""
+def analyse_series(task: SeriesTask) -> list[Change] | str:
+    """The confirmed changes of one series, shifts divided out (deterministic series: every change).
+
+    A series that cannot be analysed (a negative or infinite time) gives the reason
+    instead, so that it costs that series only.
+    """
     if task.scale is None or task.sample_texts is None:
         return find_deterministic_changes(task.values)
     samples = decode_samples(task.sample_texts)
-    return find_changes(
-        task.values / task.scale,
-        [None if smp is None else [x / s for x in smp] for smp, s in zip(samples, task.scale)],
-        task.config,
-    )
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            scaled = task.values / task.scale
+            scaled_samples = [
+                None if smp is None else [x / s for x in smp] for smp, s in zip(samples, task.scale)
+            ]
+        return find_changes(scaled, scaled_samples, task.config)
+    except (UnusableSeries, ArithmeticError) as error:
+        return f"not analysed: {error}"
 
 
 def _found_alerts(
@@ -294,17 +303,14 @@ class _SeriesAnalyser:
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
 
-    def map(self, tasks: list[SeriesTask], points: int) -> list[list[Change]]:
+    def map(self, tasks: list[SeriesTask], points: int) -> list[list[Change] | str]:
         workers = self.workers
         if workers is None:
             workers = min(MAX_WORKERS, os.cpu_count() or 1) if points >= POOL_MIN_POINTS else 1
         if workers < 2 or len(tasks) < 2:
             return [analyse_series(task) for task in tasks]
         if self.pool is None:
-            # spawn: the workers inherit no database connection.
-            self.pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            self.pool = worker_pool(workers)
         chunk = max(1, len(tasks) // (workers * 8))
         return list(self.pool.map(analyse_series, tasks, chunksize=chunk))
 

@@ -12,8 +12,10 @@ import functools
 import itertools
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, Literal, NamedTuple, overload
 
 from ..schema.models import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, params_key
@@ -27,6 +29,10 @@ MAX_VERSION = 255
 INT64_MAX = 2**63 - 1
 # More parameter combinations than any real suite has: a corrupt file, not data.
 MAX_COMBINATIONS = 1_000_000
+# Largest results, benchmarks, machine or context file read (real ones are a few MiB at most).
+MAX_FILE_BYTES = 256 * 2**20
+# Deepest JSON nesting kept (asv's own files nest 4 levels; environment records a few more).
+MAX_DEPTH = 64
 
 # asv's name prefixes -> (benchmark type, unit), for benchmarks not in benchmarks.json.
 _TYPE_BY_PREFIX = {
@@ -103,13 +109,34 @@ class ParsedResults:
 # ---------------------------------------------------------------- primitives
 
 
-def load_json_file(path: Path) -> Any:
-    """The JSON in ``path``; an unreadable file is a :class:`ResultsFormatError` too."""
+def read_file_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path``: a regular file of at most ``limit`` bytes, else a :class:`ResultsFormatError`.
+
+    Opened without blocking and checked before reading, so that a FIFO named
+    ``*.json`` cannot stall ingestion, nor a link to /dev/zero fill the memory.
+    """
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ResultsFormatError(f"cannot read: {exc.strerror or exc}") from exc
-    return load_json_bytes(raw)
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(fd)
+        if not S_ISREG(info.st_mode):
+            raise ResultsFormatError("not a regular file (a FIFO, device or socket?); skipped")
+        if info.st_size > limit:
+            raise ResultsFormatError(f"larger than {limit // 2**20} MiB ({info.st_size} bytes); skipped")
+        try:
+            raw = stream.read(limit + 1)
+        except OSError as exc:
+            raise ResultsFormatError(f"cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > limit:
+        raise ResultsFormatError(f"larger than {limit // 2**20} MiB; skipped")
+    return raw
+
+
+def load_json_file(path: Path) -> Any:
+    """The JSON in ``path``; an unreadable file is a :class:`ResultsFormatError` too."""
+    return load_json_bytes(read_file_bytes(path))
 
 
 def load_json_bytes(raw: bytes) -> Any:
@@ -177,14 +204,19 @@ def integer(value: Any, what: str) -> int | None:
     return value
 
 
-def strict_json(value: Any) -> Any:
-    """``value`` with non-finite floats as the strings "NaN", "inf", "-inf" (strict JSON)."""
+def strict_json(value: Any, depth: int = 0) -> Any:
+    """``value`` with non-finite floats as the strings "NaN", "inf", "-inf" (strict JSON).
+
+    Nesting deeper than MAX_DEPTH is a format error (deeper would overflow the recursion).
+    """
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, (list, dict)) and depth >= MAX_DEPTH:
+        raise ResultsFormatError(f"JSON nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [strict_json(item) for item in value]
+        return [strict_json(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        return {key: strict_json(item) for key, item in value.items()}
+        return {key: strict_json(item, depth + 1) for key, item in value.items()}
     return value
 
 

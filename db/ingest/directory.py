@@ -13,11 +13,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqrtwatch.context import CONTEXT_DIR_NAME
 
 from ..schema.engine import refresh_statistics, write_connection
+from ..worker_pool import worker_pool
 from .asv_results import (
     ParsedResults,
     ResultsFormatError,
@@ -36,6 +36,7 @@ from .asv_results import (
     parse_benchmarks_json,
     parse_machine_json,
     parse_results,
+    read_file_bytes,
 )
 from .load import (
     BenchmarkIds,
@@ -103,9 +104,19 @@ class MachineDir:
         return self.path.parent
 
 
-def find_machine_dirs(results_dir: Path) -> Iterator[MachineDir]:
-    """Every directory under ``results_dir`` with a machine.json (as asv finds them), sorted."""
-    for root, dirs, files in os.walk(results_dir):
+def find_machine_dirs(results_dir: Path, errors: list[IngestError] | None = None) -> Iterator[MachineDir]:
+    """Every directory under ``results_dir`` with a machine.json (as asv finds them), sorted.
+
+    A directory that cannot be listed is added to ``errors`` (its results are not loaded).
+    """
+
+    def unreadable(error: OSError) -> None:
+        # A directory that is gone has no results; "no asv results here" says so.
+        if errors is not None and not isinstance(error, FileNotFoundError):
+            reason = f"cannot read this directory: {error.strerror or error}; its results were not loaded"
+            errors.append(IngestError(Path(error.filename or results_dir), reason))
+
+    for root, dirs, files in os.walk(results_dir, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if d != CONTEXT_DIR_NAME)
         if "machine.json" in files:
             results = sorted(Path(root) / f for f in files if f.endswith(".json") and f not in SIDE_FILES)
@@ -141,7 +152,7 @@ def ingest_results_dir(engine: Engine, path: Path, progress: bool = False) -> In
     """Load every new or changed results file under ``path``; see the module docstring."""
     path = Path(path)
     report = IngestReport()
-    machine_dirs = list(find_machine_dirs(path))
+    machine_dirs = list(find_machine_dirs(path, report.errors))
     if not machine_dirs:
         report.errors.append(IngestError(path, "no asv results here (no directory with a machine.json)"))
         return report
@@ -244,22 +255,29 @@ def read_and_parse(job: ParseJob) -> Prepared | Unchanged | IngestError:
     results_file = job.results_file
     context_file = context_file_for(results_file)
     try:
-        raw = results_file.read_bytes()
-        raw_context = context_file.read_bytes() if context_file.exists() else None
-    except OSError as error:
-        return IngestError(results_file, f"cannot read: {error.strerror or error}")
+        raw = read_file_bytes(results_file)
+    except ResultsFormatError as error:
+        return IngestError(results_file, str(error))
+    try:
+        raw_context = read_file_bytes(context_file) if os.path.lexists(context_file) else None
+    except ResultsFormatError as error:
+        return IngestError(context_file, f"{error}; {results_file.name} was not loaded")
     content_hash = hashlib.sha256(raw + b"\0" + (raw_context or b"")).hexdigest()
     if content_hash == job.known_hash:
         return Unchanged()
     try:
         parsed = parse_results(load_json_bytes(raw), results_file.name, job.suite, results_file.parent.name)
-    except ResultsFormatError as error:
-        return IngestError(results_file, str(error))
+    except (ResultsFormatError, RecursionError) as error:
+        return IngestError(results_file, _format_reason(error))
     try:
         context = parse_context(load_json_bytes(raw_context)) if raw_context is not None else None
-    except ResultsFormatError as error:
-        return IngestError(context_file, f"{error}; {results_file.name} was not loaded")
+    except (ResultsFormatError, RecursionError) as error:
+        return IngestError(context_file, f"{_format_reason(error)}; {results_file.name} was not loaded")
     return Prepared(FileRecord(job.relative, job.stat_signature, content_hash), parsed, context)
+
+
+def _format_reason(error: Exception) -> str:
+    return "JSON nested too deeply" if isinstance(error, RecursionError) else str(error)
 
 
 @contextlib.contextmanager
@@ -269,8 +287,7 @@ def _parser_pool(jobs: int) -> Iterator[Executor | None]:
     if jobs < POOL_MIN_FILES or workers < 2:
         yield None
         return
-    # spawn: the workers inherit no database connections and no threads.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         yield pool
 
 

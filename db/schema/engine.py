@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
@@ -32,16 +33,16 @@ class DatabaseError(RuntimeError):
     """The database cannot be opened or upgraded; the message says why."""
 
 
-def connect(url: str) -> Engine:
+def connect(url: str, create: bool = True) -> Engine:
     """An engine on ``url`` with the schema upgraded to the latest revision.
 
-    SQLite files (and their directory) are created as needed and use WAL with a
-    busy timeout so that concurrent writers wait instead of failing.
+    SQLite files (and their directory) are created as needed (unless ``create``
+    is false: then a missing file is an error) and use WAL with a busy timeout so
+    that concurrent writers wait instead of failing.
     """
-    try:
-        parsed = make_url(url)
-    except exc.ArgumentError as error:
-        raise DatabaseError(f"invalid database URL {url!r}: {error}") from error
+    parsed = _parse(url)
+    if not create:
+        _require_sqlite_file(parsed)
     try:
         if parsed.get_backend_name() == "sqlite":
             engine = _sqlite_engine(parsed)
@@ -55,16 +56,157 @@ def connect(url: str) -> Engine:
         engine.dispose()
         reason = getattr(error, "orig", None) or error
         raise DatabaseError(f"cannot open database {parsed.render_as_string()}: {reason}") from error
+    except DatabaseError:
+        engine.dispose()
+        raise
     return engine
 
 
-def _sqlite_engine(url: sa.URL) -> Engine:
-    database = url.database
-    if database and database != ":memory:" and not database.startswith("file:"):
+def connect_read_only(url: str) -> Engine:
+    """An engine on an existing database that never writes to it: no lock, no migration, no new file.
+
+    A SQLite file is opened read-only (``mode=ro``; ``immutable`` where even that
+    cannot work, in a read-only directory); PostgreSQL sessions are read-only. A
+    schema that is missing, older or newer than this sqrtwatch's is a :class:`DatabaseError`.
+    """
+    parsed = _parse(url)
+    shown = parsed.render_as_string()
+    _require_sqlite_file(parsed)
+    attempts = _read_only_sqlite_engines(parsed) if parsed.get_backend_name() == "sqlite" else None
+    try:
+        if attempts is None:
+            options = (
+                {"options": "-c default_transaction_read_only=on"}
+                if parsed.get_backend_name() == "postgresql"
+                else {}
+            )
+            attempts = iter([sa.create_engine(parsed, pool_pre_ping=True, connect_args=options)])
+    except (exc.ArgumentError, exc.NoSuchModuleError, ImportError) as error:
+        raise DatabaseError(f"cannot use database URL {shown}: {error}") from error
+    for engine in attempts:
         try:
-            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            with engine.connect() as connection:
+                _check_schema_readable(connection, url)
+            return engine
+        except exc.OperationalError as error:
+            engine.dispose()
+            last: Exception = error
+        except exc.SQLAlchemyError as error:
+            engine.dispose()
+            raise DatabaseError(
+                f"cannot open database {shown}: {getattr(error, 'orig', None) or error}"
+            ) from error
+        except DatabaseError:
+            engine.dispose()
+            raise
+    reason = getattr(last, "orig", None) or last
+    raise DatabaseError(f"cannot open database {shown}: {reason}") from last
+
+
+def _parse(url: str) -> sa.URL:
+    try:
+        return make_url(url)
+    except exc.ArgumentError as error:
+        raise DatabaseError(f"invalid database URL {url!r}: {error}") from error
+
+
+def _sqlite_path(url: sa.URL) -> Path | None:
+    """The file of a SQLite URL (None: in memory, or a ``file:`` URI)."""
+    database = url.database
+    if (
+        url.get_backend_name() != "sqlite"
+        or not database
+        or database == ":memory:"
+        or database.startswith("file:")
+    ):
+        return None
+    return Path(database).expanduser()
+
+
+def _require_sqlite_file(url: sa.URL) -> None:
+    path = _sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise DatabaseError(
+            f"no database at {path} (a mistyped --db?); `sqrtwatch ingest` or `sqrtwatch migrate` creates one"
+        )
+
+
+def _read_only_sqlite_engines(url: sa.URL) -> Iterator[Engine]:
+    """Read-only engines to try in turn: ``mode=ro``, then ``immutable=1``.
+
+    ``mode=ro`` on a WAL database needs its shared-memory file, which cannot be
+    created in a read-only directory; nobody can write there, so ``immutable`` is safe.
+    """
+    import sqlite3
+
+    path = _sqlite_path(url)
+    if path is None:
+        yield sa.create_engine(url)
+        return
+    target = quote(str(path.resolve()))
+    for flags in ("mode=ro", "immutable=1"):
+        yield sa.create_engine(
+            "sqlite://",
+            creator=lambda flags=flags: sqlite3.connect(
+                f"file:{target}?{flags}",
+                uri=True,
+                timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            ),
+        )
+
+
+def _check_schema_readable(connection: sa.Connection, url: str) -> None:
+    """Raise :class:`DatabaseError` unless the schema is exactly this sqrtwatch's."""
+    state, revision = schema_state(connection)
+    if state == "current":
+        return
+    if state == "empty":
+        raise DatabaseError(
+            f"{_shown(url)} holds no sqrtwatch database; `sqrtwatch ingest` or `sqrtwatch migrate` creates one"
+        )
+    if state == "newer":
+        raise DatabaseError(_newer_message(url, revision))
+    raise DatabaseError(
+        f"{_shown(url)} has an older schema (revision {revision}); "
+        f"upgrade it with: sqrtwatch migrate --db {_shown(url)}"
+    )
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _newer_message(url: str, revision: str | None) -> str:
+    return (
+        f"{_shown(url)} was written by a newer sqrtwatch (schema revision {revision} is unknown here); "
+        "upgrade sqrtwatch to use it"
+    )
+
+
+def schema_state(connection: sa.Connection) -> tuple[str, str | None]:
+    """``("current" | "older" | "newer" | "empty", revision)`` of the database's schema, read without writing."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    if not current:
+        return "empty", None
+    revision = ", ".join(sorted(current))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if not current <= known:
+        return "newer", revision
+    return ("current" if current == set(script.get_heads()) else "older"), revision
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    path = _sqlite_path(url)
+    if path is not None:
+        try:
+            path.resolve().parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise DatabaseError(f"cannot create the directory of {database}: {error}") from error
+            raise DatabaseError(f"cannot create the directory of {path}: {error}") from error
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
@@ -139,14 +281,8 @@ def upgrade_schema(engine: Engine) -> None:
     with write_connection(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        if _at_head(connection):
-            return
-        command.upgrade(alembic_config(connection), "head")
-
-
-def _at_head(connection: sa.Connection) -> bool:
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-    return set(MigrationContext.configure(connection).get_current_heads()) == heads
+        state, revision = schema_state(connection)
+        if state == "newer":
+            raise DatabaseError(_newer_message(connection.engine.url.render_as_string(), revision))
+        if state != "current":
+            command.upgrade(alembic_config(connection), "head")

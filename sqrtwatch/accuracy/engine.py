@@ -103,6 +103,8 @@ def check_accuracy(
         raise UnsupportedCell(f"{impl} does not support {dtype} on {device}: {exc}") from exc
     except (ImplOutputError, TypeError, RuntimeError) as exc:
         raise AccuracyError(f"{impl} failed on {dtype} ({device}): {exc}") from exc
+    except (Exception, SystemExit) as exc:  # user code: any failure (exit included) is its report
+        raise AccuracyError(f"{impl} failed on {dtype} ({device}): {type(exc).__name__}: {exc}") from exc
     elapsed = time.perf_counter() - started
     report = build_report(
         impl=impl,
