@@ -70,6 +70,13 @@ def main() -> None:
     multiple=True,
     help="With --torch: commit of this repository to measure (repeatable, rounds interleaved; default HEAD).",
 )
+@click.option(
+    "--require-device",
+    "required_devices",
+    multiple=True,
+    type=click.Choice(["cpu", "cuda", "mps"]),
+    help="Fail before running unless this device is usable here (repeatable; CI's GPU and MPS runners).",
+)
 def run(
     quick: bool,
     results_dir: Path,
@@ -77,8 +84,12 @@ def run(
     torch_versions: tuple[str, ...],
     machine: str | None,
     commits: tuple[str, ...],
+    required_devices: tuple[str, ...],
 ) -> None:
-    """Run the asv suites on this machine and record their context."""
+    """Run the asv suites on this machine and record their context.
+
+    Exits 1 when a benchmark cell failed, after writing every other result and context file.
+    """
     from sqrtwatch.runner import RunError, run_suites
 
     try:
@@ -89,6 +100,7 @@ def run(
             torch_versions=list(torch_versions),
             machine=machine,
             commits=list(commits),
+            required_devices=list(required_devices),
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -65,16 +65,23 @@ def test_matrix_is_runners_times_the_torch_versions_of_asv_conf():
     assert include[-1]["runs_on"] == "macos-14"
 
 
-def test_gpu_runner_joins_only_when_the_variable_is_true():
+@pytest.mark.parametrize(("option", "device"), [("--gpu", "cuda"), ("--mps", "mps")])
+def test_self_hosted_runners_join_only_when_their_variable_is_true(option, device):
+    runner = option[2:]
     for value, expected in [("true", True), ("TRUE", True), ("", False), ("false", False), ("1", False)]:
-        include = json.loads(outputs(run_script("benchmark_matrix.py", "--gpu", value).stdout)["matrix"])[
+        include = json.loads(outputs(run_script("benchmark_matrix.py", option, value).stdout)["matrix"])[
             "include"
         ]
-        gpu = [job for job in include if job["runner"] == "gpu"]
-        assert bool(gpu) is expected, value
-        for job in gpu:
-            assert job["runs_on"] == ["self-hosted", "gpu"]
-            assert job["torch_index"] == "", "the GPU runner takes PyPI's CUDA wheels"
+        jobs = [job for job in include if job["runner"] == runner]
+        assert bool(jobs) is expected, value
+        for job in jobs:
+            assert job["runs_on"][0] == "self-hosted"
+            assert job["torch_index"] == "", "PyPI's wheels: CUDA on Linux, MPS on macOS"
+            assert job["require_device"] == device, "a runner without its device must fail"
+            assert job["pip_cache"] == "", "self-hosted runners keep their own pip cache"
+    hosted = json.loads(outputs(run_script("benchmark_matrix.py").stdout)["matrix"])["include"]
+    assert {job["require_device"] for job in hosted} == {""}
+    assert {job["pip_cache"] for job in hosted} == {"pip"}
 
 
 def test_manual_torch_versions_replace_the_configured_list():
