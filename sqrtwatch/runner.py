@@ -208,16 +208,21 @@ def _run_matrix(
         config_path.write_text(json.dumps(config, indent=2))
         hash_file = config_path.with_name("commits.txt")
         hash_file.write_text("".join(f"{commit}\n" for commit in commits))
-        selection = [f"HASHFILE:{hash_file}"]
-        if len(commits) > 1:
-            # Without it asv runs every round of one commit before the next: base and head
-            # would meet different moments of the runner's noise.
-            selection.append("--interleave-rounds")
+        selection = commit_selection(hash_file, commits)
         status = _run_asv(checkout, config_path, detail_dir, machine, profile, bench, selection)
         written = record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir)
         return written, status
     except torch_matrix.MatrixError as exc:
         raise RunError(str(exc)) from exc
+
+
+def commit_selection(hash_file: Path, commits: list[str]) -> list[str]:
+    """``asv run`` arguments measuring the commits listed in ``hash_file``, rounds interleaved if several.
+
+    Without ``--interleave-rounds`` asv runs every round of one commit before the next: base
+    and head would meet different moments of the runner's noise.
+    """
+    return [f"HASHFILE:{hash_file}", *(["--interleave-rounds"] if len(commits) > 1 else [])]
 
 
 # Device nodes of the NVIDIA (CUDA) and AMD (ROCm) drivers.

@@ -56,6 +56,11 @@ def expression_values(commits: dict[str, str], db_url: str) -> dict[str, str]:
     """Local stand-ins for the env values GitHub computes, by variable name."""
     return {
         "GPU_RUNNER": "",
+        "MPS_RUNNER": "",
+        "REQUIRE_DEVICE": "",
+        "MAX_PROFILE": "full",
+        "RUN_ID": "1",
+        "BRANCH": "main",
         "TORCH_VERSIONS": "",
         "TORCH_VERSION": "2.13.0",
         "PIP_EXTRA_INDEX_URL": "",

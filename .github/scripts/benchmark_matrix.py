@@ -22,6 +22,8 @@ PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # torch_index: extra pip index for torch ("" = PyPI's default wheels).
 # require_device: the device the runner exists for; `sqrtwatch run` fails without it.
 # pip_cache: setup-python's cache ("" on self-hosted runners, which keep their own pip cache).
+# max_profile: the largest profile that fits timeout_minutes where asv must spawn a fresh
+# interpreter per cell and round (macOS, GPUs: ~3.7 s each); see docs/ci.md for the estimates.
 RUNNERS = {
     "linux-cpu": {
         "runs_on": "ubuntu-latest",
@@ -29,6 +31,8 @@ RUNNERS = {
         "torch_index": PYTORCH_CPU_INDEX,
         "require_device": "",
         "pip_cache": "pip",
+        "max_profile": "full",
+        "timeout_minutes": 120,
     },
     # GitHub documents no MPS on hosted macOS runners: CPU cells only (the MPS probe skips
     # the rest before any process starts).
@@ -38,6 +42,8 @@ RUNNERS = {
         "torch_index": "",
         "require_device": "",
         "pip_cache": "pip",
+        "max_profile": "quick",
+        "timeout_minutes": 120,
     },
     # PyPI's Linux wheels are the CUDA builds.
     "gpu": {
@@ -46,6 +52,8 @@ RUNNERS = {
         "torch_index": "",
         "require_device": "cuda",
         "pip_cache": "",
+        "max_profile": "full",
+        "timeout_minutes": 720,
     },
     # A self-hosted Apple-silicon Mac: real MPS. PyPI's macOS arm64 wheels include it.
     "mps": {
@@ -54,6 +62,8 @@ RUNNERS = {
         "torch_index": "",
         "require_device": "mps",
         "pip_cache": "",
+        "max_profile": "full",
+        "timeout_minutes": 720,
     },
 }
 # Self-hosted runners join only when their repository variable is "true".
