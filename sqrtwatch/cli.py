@@ -193,8 +193,25 @@ def alerts(db_url: str, fmt: str, status: str) -> None:
     show_default=True,
     help="A timing change must also exceed K times its series' run-to-run noise (0: off).",
 )
+@click.option(
+    "--noise-db",
+    "noise_db_url",
+    help="Another database whose history gives the run-to-run noise this one lacks (the PR check's).",
+)
+@click.option(
+    "--noise-machine",
+    help="With --noise-db: the machine name the series have there (default: the compared runs').",
+)
 def compare(
-    base: str, head: str, db_url: str, fmt: str, fail_on_regression: bool, factor: float, noise_k: float
+    base: str,
+    head: str,
+    db_url: str,
+    fmt: str,
+    fail_on_regression: bool,
+    factor: float,
+    noise_k: float,
+    noise_db_url: str | None,
+    noise_machine: str | None,
 ) -> None:
     """Compare two commits, torch versions, environments or machines.
 
@@ -204,8 +221,17 @@ def compare(
     from sqrtwatch.db.comparison.compare import CompareError, compare_selections, format_comparison
 
     engine = _open_engine(db_url)
+    noise_engine = None if noise_db_url is None else _open_engine(noise_db_url)
     try:
-        comparison = compare_selections(engine, base, head, factor=factor, noise_k=noise_k)
+        comparison = compare_selections(
+            engine,
+            base,
+            head,
+            factor=factor,
+            noise_k=noise_k,
+            noise_engine=noise_engine,
+            noise_machine=noise_machine,
+        )
     except CompareError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_comparison(comparison, fmt))

@@ -45,9 +45,13 @@ def shallow_clone(tmp: Path, source: Path = REPO_ROOT) -> Path:
     origin = tmp / "origin"
     files = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=source).split("\0")
     for name in filter(None, files):
-        if (source / name).is_file():
-            (origin / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / name, origin / name)
+        path, target = source / name, origin / name
+        if path.is_symlink():  # sqrtwatch/db -> ../db: copied as the link git stores
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path.readlink())
+        elif path.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
     identity = ["-c", "user.name=harness", "-c", "user.email=harness@example.invalid"]
     git("init", "-q", "-b", "main", cwd=origin)
     git(*identity, "commit", "-q", "--allow-empty", "-m", "earlier", cwd=origin)
@@ -130,7 +134,10 @@ class Job:
         resolved = {}
         for name, value in (mapping or {}).items():
             value = str(value)
-            if "${{" in value:
+            step_value = re.fullmatch(r"\$\{\{\s*(steps\.[\w.-]+)\s*\}\}", value)
+            if step_value:
+                value = self.lookup(step_value.group(1))  # what an earlier step left
+            elif "${{" in value:
                 if name not in self.values:
                     raise KeyError(f"{self.job_id}: give a value for {name}={value}")
                 value = self.values[name]

@@ -7,7 +7,9 @@ the data store's pull and push, and results of runs whose publish never happened
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -138,9 +140,10 @@ def test_a_failing_cell_fails_the_job_but_its_other_results_are_uploaded(checkou
     (context,) = (uploaded / "sqrtwatch-context" / "gha-harness").glob("*.json")
     assert context.name == results_file.name
     data = json.loads(results_file.read_text())
-    value = data["results"]["bench_alternatives.Alternatives.time_sqrt"][0]
-    measured = dict(zip(["boom", "torch.sqrt"], value))
-    assert measured["boom"] is None and measured["torch.sqrt"] > 0, value
+    values, params = data["results"]["bench_alternatives.Alternatives.time_sqrt"][:2]
+    cells = dict(zip(itertools.product(*params), values))
+    assert cells[("'boom'", "'cpu'", "'float64'", "1000")] is None  # asv's mark of a failed cell
+    assert cells[("'torch.sqrt'", "'cpu'", "'float64'", "1000")] > 0
 
 
 def test_a_cancelled_run_uploads_nothing_half_done(checkout, tmp_path):
@@ -401,3 +404,87 @@ def test_a_job_without_the_permission_cannot_push(checkout, tmp_path):
         [*store, "push", ".sqrtwatch"], cwd=checkout, env=env, capture_output=True, text=True
     )
     assert push.returncode != 0 and "403" in push.stderr
+
+
+# -- a same-code pull request ---------------------------------------------------------------
+
+
+def pr_job(checkout: Path, tmp_path: Path, history_release: bool) -> Job:
+    """The PR job over a same-code PR: base and head measured 13 % apart (one noisy moment of a
+    shared runner, 0.4 % spread inside each run, so the samples call it significant), and,
+    if ``history_release``, the nightly history of that runner kind with 5 % run-to-run noise."""
+    import math
+
+    import numpy as np
+
+    from sqrtwatch.db.ingest.directory import ingest_results_dir
+    from sqrtwatch.db.schema.engine import connect
+    from tests.asv_history import BenchmarkSpec, commit_hash, write_history
+
+    spec = BenchmarkSpec("bench_throughput.Noisy.time_sqrt", [["'float32'"]], ["dtype"])
+    gh = tmp_path / "gh"
+    if history_release:
+        rng = np.random.default_rng(3)
+        rows = [[1e-4 * math.exp(rng.normal(0, 0.05))] for _ in range(20)]
+        write_history(tmp_path / "nightly", [spec], {spec.name: rows}, machine="gha-ubuntu-latest")
+        engine = connect(f"sqlite:///{tmp_path / 'history.db'}")
+        assert not ingest_results_dir(engine, tmp_path / "nightly").errors
+        engine.dispose()
+        release(gh).mkdir(parents=True)
+        (release(gh) / "sqrtwatch.db.gz").write_bytes(gzip.compress((tmp_path / "history.db").read_bytes()))
+    pr_results = tmp_path / "pr-results"
+    base, head = write_history(
+        pr_results, [spec], {spec.name: [[1e-4], [1.13e-4]]}, machine="gha-pr-ubuntu-latest", first_commit=20
+    )
+
+    def merge_base(step, env):
+        Path(env["GITHUB_OUTPUT"]).write_text(f"sha={base}\n")
+
+    def benchmark(step, env):
+        shutil.copytree(pr_results, checkout / env["RESULTS_DIR"], dirs_exist_ok=True)
+
+    for name in ("pr.db", "pr-results", "pr-report", "history"):
+        subprocess.run(["rm", "-rf", str(checkout / name)], check=True)
+    values = {
+        "PIP_EXTRA_INDEX_URL": "",
+        "PR_NUMBER": "7",
+        "PR_BASE_SHA": base,
+        "HEAD_SHA": head,
+        "GH_TOKEN": "token",
+    }
+    assert commit_hash(21) == head
+    return Job(
+        checkout / WORKFLOWS.relative_to(REPO_ROOT) / "pull-request.yml",
+        "compare",
+        checkout,
+        values,
+        stand_ins={
+            "Install sqrtwatch": lambda step, env: None,
+            "Merge base": merge_base,
+            "Benchmark merge base and head, interleaved": benchmark,
+            "actions/upload-artifact": upload_artifact(tmp_path / "artifacts", checkout, values),
+        },
+        gh_state=gh,
+    )
+
+
+def test_a_same_code_pr_passes_with_the_historys_noise(checkout, tmp_path):
+    job = pr_job(checkout, tmp_path, history_release=True)
+    results = {r.name: r for r in job.run()}
+    assert results["Fetch the history's database (read-only)"].outcome == "success"
+    assert results["Compare"].outcome == "success"
+    assert results["Fail on a significant regression"].outcome == "skipped", (
+        checkout / "pr-report" / "comparison.md"
+    ).read_text()
+    assert job.status == "success"
+    report = (checkout / "pr-report" / "comparison.md").read_text()
+    assert "1 within noise" in report and "noise unknown" not in report
+
+
+def test_without_history_the_same_code_pr_would_fail_the_check(checkout, tmp_path):
+    """The control: no release yet, so only the factor holds and the noisy 13 % trips it."""
+    job = pr_job(checkout, tmp_path, history_release=False)
+    results = {r.name: r for r in job.run()}
+    assert "no release sqrtwatch-data yet" in results["Fetch the history's database (read-only)"].output
+    assert results["Fail on a significant regression"].outcome == "failure"
+    assert "noise unknown for 1" in (checkout / "pr-report" / "comparison.md").read_text()

@@ -6,6 +6,8 @@
 #   previous-sqrtwatch.db.gz, previous-results.tar.gz   the copies before the last push
 # usage: data_store.sh pull DIR   fetch into DIR/sqrtwatch.db and DIR/results/ (empty only when
 #                                 the release does not exist yet); any other gh error fails
+#        data_store.sh pull-db DIR  only the database, read-only: no push may follow it (the PR
+#                                 check's run-to-run noise); nothing when there is no release yet
 #        data_store.sh push DIR   check and upload them back (the database only if DIR/sqrtwatch.db
 #                                 exists, so a PostgreSQL SQRTWATCH_DB leaves it alone); refuses
 #                                 unless a pull into DIR succeeded
@@ -13,7 +15,7 @@
 set -euo pipefail
 
 tag=${SQRTWATCH_DATA_TAG:-sqrtwatch-data}
-usage="usage: $0 pull|push DIR"
+usage="usage: $0 pull|pull-db|push DIR"
 action=${1:?$usage}
 dir=${2:?$usage}
 pulled="$dir/.pulled" # written by a pull that succeeded: what push may replace
@@ -81,6 +83,21 @@ pull)
         tar -xzf "$kept/results.tar.gz" -C "$dir/results"
     fi
     echo release >"$pulled"
+    ;;
+pull-db)
+    mkdir -p "$dir"
+    if [[ $(release_exists) == no ]]; then
+        echo "no release $tag yet: no history"
+        exit 0
+    fi
+    assets=$(gh release view "$tag" --json assets --jq '.assets[].name') || fail "cannot list the assets of $tag"
+    if ! grep -qx sqrtwatch.db.gz <<<"$assets"; then
+        echo "release $tag holds no sqrtwatch.db.gz: no history"
+        exit 0
+    fi
+    gh release download "$tag" --dir "$dir" --clobber --pattern sqrtwatch.db.gz || fail "download of sqrtwatch.db.gz failed"
+    check_db "$dir/sqrtwatch.db.gz"
+    gunzip -f "$dir/sqrtwatch.db.gz"
     ;;
 push)
     [[ -f "$pulled" ]] || fail "no successful pull into $dir: refusing to overwrite the history"
