@@ -212,3 +212,28 @@ def test_profiles_by_trigger_and_partial_results_are_uploaded():
     run_step = next(s for s in bench["steps"] if "sqrtwatch run" in s.get("run", ""))
     assert "--require-device" in run_step["run"]
     assert bench["steps"][1]["with"]["cache"] == "${{ matrix.pip_cache }}"
+
+
+def test_dependabot_keeps_the_action_pins_current():
+    config = yaml.safe_load((REPO_ROOT / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    (actions,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert actions["directory"] == "/"
+
+
+NODE20_RELEASES = {  # the majors pinned until GitHub retired Node 20 actions (each runs on Node 20)
+    "actions/checkout": 4,
+    "actions/setup-python": 5,
+    "actions/upload-artifact": 4,
+    "actions/download-artifact": 4,
+    "actions/upload-pages-artifact": 3,
+    "actions/deploy-pages": 4,
+}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_action_is_pinned_to_a_node_20_release(path):
+    for line in path.read_text().splitlines():
+        match = re.search(r"uses: ([\w.-]+/[\w.-]+)@[0-9a-f]{40} # v(\d+)", line)
+        if match and match[1] in NODE20_RELEASES:
+            assert int(match[2]) > NODE20_RELEASES[match[1]], f"{path.name}: {line.strip()}"
