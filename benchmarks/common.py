@@ -85,20 +85,43 @@ def require_profile(quick_grids: Sequence[Grid], cell: Mapping[str, object]) -> 
 
 def require_device(device: str) -> None:
     """Skip unless ``device`` is present and usable by this torch."""
+    reason = device_unusable(device)
+    if reason is not None:
+        raise NotImplementedError(reason)
+
+
+@functools.cache
+def device_unusable(device: str) -> str | None:
+    """Why ``device`` cannot compute here, or None if it can (probed once per process)."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
     if torch is None:
-        raise NotImplementedError("torch is not importable in this environment")
+        return "torch is not importable in this environment"
     if device == "cpu":
-        return
+        return None
     if device == "cuda":
-        if not torch.cuda.is_available():
-            raise NotImplementedError("no CUDA device")
-        return
-    if device == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise NotImplementedError("no MPS device")
-        return
-    raise ValueError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+        return probe_device("cuda", torch.cuda.is_available, torch.cuda.synchronize)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None:
+        return "no MPS device"
+    return probe_device("mps", mps.is_available, torch.mps.synchronize)
+
+
+def probe_device(device: str, available: Callable[[], bool], synchronize: Callable[[], None]) -> str | None:
+    """Why ``device`` is unusable, or None: a real allocation, a sqrt and a synchronize.
+
+    torch may report a device available that cannot allocate: hosted macOS VMs expose no
+    Metal device to MPS (GitHub's runner docs), and a GPU can be present but busy or broken.
+    """
+    if not available():
+        return f"no {device.upper()} device"
+    try:
+        x = torch.ones(1024, device=device)
+        torch.sqrt(x).sum().item()
+        synchronize()
+    except Exception as exc:  # whatever the backend raises, the device is unusable
+        return f"{device} reported available but unusable: {type(exc).__name__}: {exc}".splitlines()[0]
+    return None
 
 
 def require_size_on_device(size: int, device: str) -> None:

@@ -90,6 +90,13 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Benchmark exactly the calls of a workload file from `sqrtwatch trace --format json`.",
 )
+@click.option(
+    "--require-device",
+    "required_devices",
+    multiple=True,
+    type=click.Choice(["cpu", "cuda", "mps"]),
+    help="Fail before running unless this device is usable here (repeatable; CI's GPU and MPS runners).",
+)
 def run(
     quick: bool,
     results_dir: Path,
@@ -98,8 +105,12 @@ def run(
     machine: str | None,
     commits: tuple[str, ...],
     workload: Path | None,
+    required_devices: tuple[str, ...],
 ) -> None:
-    """Run the asv suites on this machine and record their context."""
+    """Run the asv suites on this machine and record their context.
+
+    Exits 1 when a benchmark cell failed, after writing every other result and context file.
+    """
     from sqrtwatch.runner import RunError, run_suites
 
     try:
@@ -111,6 +122,7 @@ def run(
             machine=machine,
             commits=list(commits),
             workload=workload,
+            required_devices=list(required_devices),
         )
     except RunError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -209,8 +221,25 @@ def alerts(db_url: str, fmt: str, status: str) -> None:
     show_default=True,
     help="A timing change must also exceed K times its series' run-to-run noise (0: off).",
 )
+@click.option(
+    "--noise-db",
+    "noise_db_url",
+    help="Another database whose history gives the run-to-run noise this one lacks (the PR check's).",
+)
+@click.option(
+    "--noise-machine",
+    help="With --noise-db: the machine name the series have there (default: the compared runs').",
+)
 def compare(
-    base: str, head: str, db_url: str, fmt: str, fail_on_regression: bool, factor: float, noise_k: float
+    base: str,
+    head: str,
+    db_url: str,
+    fmt: str,
+    fail_on_regression: bool,
+    factor: float,
+    noise_k: float,
+    noise_db_url: str | None,
+    noise_machine: str | None,
 ) -> None:
     """Compare two commits, torch versions, environments or machines.
 
@@ -221,8 +250,17 @@ def compare(
     from sqrtwatch.render import format_comparison
 
     engine = _open_for_reading(db_url)
+    noise_engine = None if noise_db_url is None else _open_for_reading(noise_db_url)
     try:
-        comparison = compare_selections(engine, base, head, factor=factor, noise_k=noise_k)
+        comparison = compare_selections(
+            engine,
+            base,
+            head,
+            factor=factor,
+            noise_k=noise_k,
+            noise_engine=noise_engine,
+            noise_machine=noise_machine,
+        )
     except CompareError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(format_comparison(comparison, fmt))

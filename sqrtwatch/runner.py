@@ -7,6 +7,7 @@ sqrtwatch.torch_matrix), and may then measure several commits, interleaved.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -75,12 +76,13 @@ class Checkout:
         return completed.stdout.strip()
 
 
-def _asv(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    """Run asv, its skip lines summarised (``asv_output``)."""
-    command = [sys.executable, "-m", "asv", *args]
-    returncode = asv_output.run_relayed(command, cwd=cwd, env=env)
-    if returncode != 0:
-        raise RunError(f"asv exited with status {returncode}: {' '.join(command)}")
+def _asv(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
+    """Run asv, its skip lines summarised (``asv_output``); its exit status.
+
+    A failing cell makes asv exit non-zero after saving every other result, so the caller
+    still records the contexts before it reports the failure.
+    """
+    return asv_output.run_relayed([sys.executable, "-m", "asv", *args], cwd=cwd, env=env)
 
 
 def _register_machine(config_path: Path, machine: str, cwd: Path, env: dict[str, str]) -> None:
@@ -134,6 +136,7 @@ def run_suites(
     machine: str | None = None,
     commits: list[str] | None = None,
     workload: Path | None = None,
+    required_devices: list[str] | None = None,
 ) -> None:
     """Run the suites into ``results_dir`` and write a context file per new results file.
 
@@ -143,24 +146,36 @@ def run_suites(
     Without ``torch_versions`` asv runs in this Python on the working tree, tagged with HEAD.
     With them it runs one virtualenv per torch version, on ``commits`` (default HEAD) as
     committed, interleaving the rounds of every (commit, version) pair on this machine.
+    Only cells of the profile on usable devices start; a device in ``required_devices`` that
+    is unusable stops the run before it starts. Failed cells are reported after every
+    result and context is written.
     """
     checkout = Checkout.find()
     if commits and not torch_versions:
         raise RunError("--commit needs --torch: this Python holds only the working tree")
-    results_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_name(machine)
     profile = "quick" if quick else "full"
     extra_env = {}
     if workload is not None:
         extra_env[WORKLOAD_ENV_VAR] = str(_checked_workload(workload))
         bench = bench or [WORKLOAD_BENCH]
+    cells = plan_cells(checkout, profile)
+    print(describe_devices(cells))
+    missing = [device for device in required_devices or [] if device not in cells["devices"]]
+    if missing:
+        raise RunError(
+            "required device unusable on this machine: "
+            + "; ".join(f"{device} ({cells['unusable'].get(device, 'not probed')})" for device in missing)
+        )
+    bench = bench or cells["patterns"]
+    results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-asv-") as tmp:
         config_path = write_run_config(checkout, results_dir, Path(tmp) / "asv.conf.json")
         detail_dir = Path(tmp) / "detail"
         detail_dir.mkdir()
         if torch_versions:
             hashes = [checkout.resolve_commit(c) for c in commits or ["HEAD"]]
-            written = _run_matrix(
+            written, status = _run_matrix(
                 checkout,
                 config_path,
                 detail_dir,
@@ -175,13 +190,14 @@ def run_suites(
         else:
             commit = checkout.head_commit()
             env_args = ["--environment", f"existing:{sys.executable}", "--set-commit-hash", commit]
-            _run_asv(checkout, config_path, detail_dir, machine, profile, bench, env_args, extra_env)
+            status = _run_asv(checkout, config_path, detail_dir, machine, profile, bench, env_args, extra_env)
             accuracy = load_accuracy_details(detail_dir)
             written = record_contexts(results_dir, machine, commit, profile=profile, accuracy=accuracy)
             if not written:
                 raise RunError(f"asv wrote no results for commit {commit[:8]} under {results_dir / machine}")
     for path in written:
         print(f"context: {path}")
+    report_failures(results_dir, machine, written, status)
 
 
 def _run_matrix(
@@ -195,8 +211,8 @@ def _run_matrix(
     torch_versions: list[str],
     results_dir: Path,
     extra_env: dict[str, str] | None = None,
-) -> list[Path]:
-    """Run the suites in one asv virtualenv per torch version; return the context files written."""
+) -> tuple[list[Path], int]:
+    """Run the suites in one asv virtualenv per torch version; the context files written, asv's status."""
     try:
         versions = torch_matrix.resolve_torch_versions(torch_versions, checkout.config)
         config = torch_matrix.matrix_config(
@@ -205,12 +221,21 @@ def _run_matrix(
         config_path.write_text(json.dumps(config, indent=2))
         hash_file = config_path.with_name("commits.txt")
         hash_file.write_text("".join(f"{commit}\n" for commit in commits))
-        _run_asv(
-            checkout, config_path, detail_dir, machine, profile, bench, [f"HASHFILE:{hash_file}"], extra_env
-        )
-        return record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir)
+        selection = commit_selection(hash_file, commits)
+        status = _run_asv(checkout, config_path, detail_dir, machine, profile, bench, selection, extra_env)
+        written = record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir)
+        return written, status
     except torch_matrix.MatrixError as exc:
         raise RunError(str(exc)) from exc
+
+
+def commit_selection(hash_file: Path, commits: list[str]) -> list[str]:
+    """``asv run`` arguments measuring the commits listed in ``hash_file``, rounds interleaved if several.
+
+    Without ``--interleave-rounds`` asv runs every round of one commit before the next: base
+    and head would meet different moments of the runner's noise.
+    """
+    return [f"HASHFILE:{hash_file}", *(["--interleave-rounds"] if len(commits) > 1 else [])]
 
 
 # Device nodes of the NVIDIA (CUDA) and AMD (ROCm) drivers.
@@ -239,8 +264,8 @@ def _run_asv(
     bench: list[str],
     selection: list[str],
     extra_env: dict[str, str] | None = None,
-) -> None:
-    """Register the machine, then ``asv run`` with ``selection`` (environment or commit arguments)."""
+) -> int:
+    """Register the machine, then ``asv run`` with ``selection`` (environment or commit arguments); its status."""
     env = dict(os.environ) | (extra_env or {})
     env[PROFILE_ENV_VAR] = profile
     env[DETAIL_ENV_VAR] = str(detail_dir)
@@ -258,11 +283,9 @@ def _run_asv(
         launch_method(),
         *selection,
     ]
-    if profile == "quick" and not bench:
-        bench = quick_bench_patterns(checkout)
     for pattern in bench:
         args += ["--bench", pattern]
-    _asv(args, checkout.root, env)
+    return _asv(args, checkout.root, env)
 
 
 def _checked_workload(path: Path) -> Path:
@@ -278,19 +301,53 @@ def _checked_workload(path: Path) -> Path:
     return path.resolve()
 
 
-def quick_bench_patterns(checkout: Checkout) -> list[str]:
-    """The suite's own ``--bench`` patterns for its quick-profile cells (``benchmarks/profiles.py``).
+def plan_cells(checkout: Checkout, profile: str) -> dict:
+    """The suite's plan (``benchmarks/profiles.py``): usable devices, why others are not, the
+    ``--bench`` patterns of the profile's cells on them.
 
-    Asked of the suite in a subprocess, so that this process never imports the benchmarks.
+    Asked of the suite in a subprocess, so that this process never imports the benchmarks or torch.
     """
     benchmark_dir = (checkout.root / checkout.config.get("benchmark_dir", "benchmarks")).resolve()
-    command = [sys.executable, "-m", f"{benchmark_dir.name}.profiles"]
+    command = [sys.executable, "-m", f"{benchmark_dir.name}.profiles", "--profile", profile]
     completed = subprocess.run(command, cwd=benchmark_dir.parent, capture_output=True, text=True)
-    if completed.returncode != 0:
-        raise RunError(
-            f"{benchmark_dir}/profiles.py cannot list the quick profile:\n{completed.stderr.strip()}"
-        )
-    return completed.stdout.splitlines()
+    try:
+        if completed.returncode != 0:
+            raise ValueError(completed.stderr.strip())
+        return json.loads(completed.stdout)
+    except ValueError as exc:
+        raise RunError(f"{benchmark_dir}/profiles.py cannot plan the {profile} profile:\n{exc}") from exc
+
+
+def describe_devices(cells: dict) -> str:
+    """One line: the devices whose cells run, and why the others do not."""
+    unusable = "; ".join(f"{device}: {reason}" for device, reason in cells["unusable"].items())
+    return f"devices: {', '.join(cells['devices'])}" + (f" (not {unusable})" if unusable else "")
+
+
+def failed_cells(results_file: Path) -> list[str]:
+    """The cells asv recorded as failed (a null result) in ``results_file``, as ``name(params)``."""
+    from asv.results import Results
+
+    results = Results.load(str(results_file))
+    failed = []
+    for name in sorted(results.get_all_result_keys()):
+        params = results.get_result_params(name)
+        values = results.get_result_value(name, params)
+        combos = [", ".join(combo) for combo in itertools.product(*params)] if params else [""]
+        failed += [f"{name}({combo})" for combo, value in zip(combos, values) if value is None]
+    return failed
+
+
+def report_failures(results_dir: Path, machine: str, contexts: list[Path], status: int) -> None:
+    """Raise, naming the failed cells, when asv exited non-zero; results and contexts are on disk by then."""
+    if status == 0:
+        return
+    failed = sorted({cell for path in contexts for cell in failed_cells(results_dir / machine / path.name)})
+    kept = f"the other results and their context are in {results_dir}"
+    if not failed:
+        raise RunError(f"asv exited with status {status}; {kept}")
+    listing = "".join(f"\n  failed: {cell}" for cell in failed)
+    raise RunError(f"{len(failed)} benchmark cell(s) failed; {kept}:{listing}")
 
 
 def load_accuracy_details(detail_dir: Path) -> list[dict]:

@@ -58,9 +58,9 @@ def test_suites_import_without_this_checkout_or_a_gpu(tmp_path):
 
 def test_quick_profile_keeps_a_small_grid_of_the_model_suites(monkeypatch):
     monkeypatch.setenv("SQRTWATCH_PROFILE", "quick")
-    patterns = [p for p in profiles.quick_bench_patterns() if "composite" in p]
+    patterns = [p for p in profiles.bench_patterns("quick", ["cpu"]) if "composite" in p]
     assert len(patterns) == 6
-    time_cells = profiles.quick_cells(bench_composite.Composite)
+    time_cells = profiles.runnable_cells(bench_composite.Composite, "quick", ["cpu"])
     assert time_cells is not None
     assert len(time_cells) == 12  # 4 row ops x 2 impls; normalize, batch/group norm, cdist by library
     assert "('rms_norm', 'handwritten', 'cpu', 'float32', '512x4096')" in time_cells

@@ -1,4 +1,4 @@
-"""The quick profile's --bench patterns select exactly the cells that run under it."""
+"""The --bench patterns of a run select exactly the cells of its profile on its usable devices."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def asv_cell_names(prefix: str, cls) -> dict[str, dict]:
 
 def test_patterns_select_exactly_the_quick_cells(monkeypatch):
     monkeypatch.setenv(common.PROFILE_ENV_VAR, "quick")
-    patterns = [re.compile(p) for p in profiles.quick_bench_patterns()]
+    patterns = [re.compile(p) for p in profiles.bench_patterns("quick", common.DEVICES)]
     classes = [(prefix, cls) for prefix, cls in profiles._suite_classes() if hasattr(cls, "quick_grids")]
     assert classes
     for prefix, cls in classes:
@@ -45,4 +45,49 @@ def test_patterns_select_exactly_the_quick_cells(monkeypatch):
     ],
 )
 def test_known_cells(name, selected):
-    assert any(re.search(p, name) for p in profiles.quick_bench_patterns()) == selected
+    assert any(re.search(p, name) for p in profiles.bench_patterns("quick", common.DEVICES)) == selected
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_cells_of_absent_devices_are_never_named(profile):
+    """asv starts a process per named cell per round: absent devices must not be named at all."""
+    patterns = [re.compile(p) for p in profiles.bench_patterns(profile, ["cpu"])]
+    everywhere = [re.compile(p) for p in profiles.bench_patterns(profile, common.DEVICES)]
+    named = 0
+    for prefix, cls in profiles._suite_classes():
+        if not hasattr(cls, "params"):
+            continue
+        for name, cell in asv_cell_names(prefix, cls).items():
+            selected = any(p.search(name) for p in patterns)
+            if cell.get("device", "cpu") != "cpu":
+                assert not selected, name
+            else:
+                assert selected == any(p.search(name) for p in everywhere), name
+                named += selected
+    assert named > 0
+
+
+def test_plan_probes_the_devices_of_this_machine():
+    import torch
+
+    plan = profiles.plan("full")
+    assert "cpu" in plan["devices"]
+    assert ("cuda" in plan["devices"]) == torch.cuda.is_available()
+    assert set(plan["devices"]) | set(plan["unusable"]) == set(common.DEVICES)
+
+
+def test_a_device_that_reports_available_but_cannot_compute_is_unusable():
+    """Hosted macOS: torch may say MPS is available and then fail to allocate."""
+    import torch
+
+    def broken_sync():
+        raise RuntimeError("MPS backend out of memory")
+
+    assert common.probe_device("cpu", lambda: True, torch.cpu.synchronize) is None
+    assert common.probe_device("mps", lambda: False, broken_sync) == "no MPS device"
+    reason = common.probe_device("cpu", lambda: True, broken_sync)
+    assert reason is not None
+    assert reason.startswith("cpu reported available but unusable: RuntimeError: MPS backend out of memory")
+    # torch's own failure to allocate on a device it cannot reach: CUDA in a CPU build
+    if not torch.cuda.is_available():
+        assert "unusable" in (common.probe_device("cuda", lambda: True, torch.cuda.synchronize) or "")

@@ -44,15 +44,25 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
+# The merge base stands in as a fixed hash: GitHub's default checkout is one commit deep, so
+# HEAD~1 does not exist there (test_workflows_harness runs this module in such a clone).
+MERGE_BASE = "0123456789abcdef0123456789abcdef01234567"
+
+
 @pytest.fixture(scope="module")
 def commits() -> dict[str, str]:
-    return {"base": git("rev-parse", "HEAD~1"), "head": git("rev-parse", "HEAD")}
+    return {"base": MERGE_BASE, "head": git("rev-parse", "HEAD")}
 
 
 def expression_values(commits: dict[str, str], db_url: str) -> dict[str, str]:
     """Local stand-ins for the env values GitHub computes, by variable name."""
     return {
         "GPU_RUNNER": "",
+        "MPS_RUNNER": "",
+        "REQUIRE_DEVICE": "",
+        "MAX_PROFILE": "full",
+        "RUN_ID": "1",
+        "BRANCH": "main",
         "TORCH_VERSIONS": "",
         "TORCH_VERSION": "2.13.0",
         "PIP_EXTRA_INDEX_URL": "",

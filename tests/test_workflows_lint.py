@@ -108,7 +108,7 @@ def test_comment_workflow_never_checks_out_the_pull_request():
     workflow = load(WORKFLOW_DIR / "pull-request-comment.yml")
     assert workflow["on"]["workflow_run"]["workflows"] == [load(WORKFLOW_DIR / "pull-request.yml")["name"]]
     (job,) = workflow["jobs"].values()
-    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert job["permissions"] == {"contents": "read", "actions": "read", "pull-requests": "write"}
     for _, step in steps(workflow):
         uses = step.get("uses", "")
         if uses.startswith("actions/checkout@"):
@@ -142,3 +142,98 @@ def test_scripts_called_by_workflows_exist_and_are_executable():
 def test_shell_scripts_parse(path):
     result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# What each kind of step needs from the job's token (a private repository enforces all of it).
+STEP_NEEDS = [
+    (lambda step: step.get("uses", "").startswith("actions/checkout@"), {"contents": "read"}),
+    (
+        lambda step: (
+            step.get("uses", "").startswith("actions/download-artifact@") and "run-id" in step.get("with", {})
+        ),
+        {"actions": "read"},
+    ),
+    (
+        lambda step: step.get("uses", "").startswith("actions/deploy-pages@"),
+        {"pages": "write", "id-token": "write"},
+    ),
+    (lambda step: "data_store.sh pull" in step.get("run", ""), {"contents": "read"}),
+    (lambda step: "data_store.sh push" in step.get("run", ""), {"contents": "write"}),
+    (lambda step: "collect_results.sh" in step.get("run", ""), {"actions": "read"}),
+    (lambda step: "sticky_comment.py" in step.get("run", ""), {"pull-requests": "write"}),
+]
+LEVEL = {"none": 0, "read": 1, "write": 2}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_each_job_has_the_permissions_its_steps_need(path):
+    for job_id, job in load(path)["jobs"].items():
+        granted = job.get("permissions") or {}
+        for step in job.get("steps", []):
+            for applies, needs in STEP_NEEDS:
+                if not applies(step):
+                    continue
+                for scope, level in needs.items():
+                    assert LEVEL[granted.get(scope, "none")] >= LEVEL[level], (
+                        f"{path.name}: job {job_id} needs {scope}: {level} for {step.get('name', step.get('uses', step.get('run')))}"
+                    )
+
+
+def test_superseded_pull_request_and_test_runs_are_cancelled():
+    for name in ("tests.yml", "pull-request.yml"):
+        concurrency = load(WORKFLOW_DIR / name)["concurrency"]
+        assert concurrency["cancel-in-progress"] is True, name
+        assert "${{" in concurrency["group"], f"{name}: one group per ref or PR"
+
+
+def test_only_the_default_branch_files_into_the_shared_history_and_never_cancels_a_publish():
+    workflow = load(WORKFLOW_DIR / "benchmarks.yml")
+    publish = workflow["jobs"]["publish"]
+    condition = publish["if"]
+    assert "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in condition
+    # A scheduled event carries no repository object: without this the nightly run never files.
+    assert "(github.event_name == 'schedule' || github.ref ==" in condition
+    collect = next(s for s in publish["steps"] if "collect_results.sh" in s.get("run", ""))
+    assert "repository.default_branch" not in collect["env"]["BRANCH"]
+    assert publish["concurrency"]["cancel-in-progress"] is False
+    runs = [step.get("run", "") for step in publish["steps"]]
+    collect = next(i for i, run in enumerate(runs) if "collect_results.sh" in run)
+    ingest = next(i for i, run in enumerate(runs) if "sqrtwatch ingest" in run)
+    assert collect < ingest, "results of runs whose publish was cancelled are filed too"
+
+
+def test_profiles_by_trigger_and_partial_results_are_uploaded():
+    workflow = load(WORKFLOW_DIR / "benchmarks.yml")
+    bench = workflow["jobs"]["bench"]
+    profile = bench["env"]["PROFILE"]
+    assert "github.event_name == 'schedule' && 'full'" in profile and profile.endswith("'quick' }}")
+    upload = next(s for s in bench["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "${{ !cancelled() }}", "a failed cell must not lose the other results"
+    run_step = next(s for s in bench["steps"] if "sqrtwatch run" in s.get("run", ""))
+    assert "--require-device" in run_step["run"]
+    assert bench["steps"][1]["with"]["cache"] == "${{ matrix.pip_cache }}"
+
+
+def test_dependabot_keeps_the_action_pins_current():
+    config = yaml.safe_load((REPO_ROOT / ".github" / "dependabot.yml").read_text())
+    assert config["version"] == 2
+    (actions,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert actions["directory"] == "/"
+
+
+NODE20_RELEASES = {  # the majors pinned until GitHub retired Node 20 actions (each runs on Node 20)
+    "actions/checkout": 4,
+    "actions/setup-python": 5,
+    "actions/upload-artifact": 4,
+    "actions/download-artifact": 4,
+    "actions/upload-pages-artifact": 3,
+    "actions/deploy-pages": 4,
+}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_action_is_pinned_to_a_node_20_release(path):
+    for line in path.read_text().splitlines():
+        match = re.search(r"uses: ([\w.-]+/[\w.-]+)@[0-9a-f]{40} # v(\d+)", line)
+        if match and match[1] in NODE20_RELEASES:
+            assert int(match[2]) > NODE20_RELEASES[match[1]], f"{path.name}: {line.strip()}"

@@ -66,16 +66,23 @@ def test_matrix_is_runners_times_the_torch_versions_of_asv_conf():
     assert include[-1]["runs_on"] == "macos-14"
 
 
-def test_gpu_runner_joins_only_when_the_variable_is_true():
+@pytest.mark.parametrize(("option", "device"), [("--gpu", "cuda"), ("--mps", "mps")])
+def test_self_hosted_runners_join_only_when_their_variable_is_true(option, device):
+    runner = option[2:]
     for value, expected in [("true", True), ("TRUE", True), ("", False), ("false", False), ("1", False)]:
-        include = json.loads(outputs(run_script("benchmark_matrix.py", "--gpu", value).stdout)["matrix"])[
+        include = json.loads(outputs(run_script("benchmark_matrix.py", option, value).stdout)["matrix"])[
             "include"
         ]
-        gpu = [job for job in include if job["runner"] == "gpu"]
-        assert bool(gpu) is expected, value
-        for job in gpu:
-            assert job["runs_on"] == ["self-hosted", "gpu"]
-            assert job["torch_index"] == "", "the GPU runner takes PyPI's CUDA wheels"
+        jobs = [job for job in include if job["runner"] == runner]
+        assert bool(jobs) is expected, value
+        for job in jobs:
+            assert job["runs_on"][0] == "self-hosted"
+            assert job["torch_index"] == "", "PyPI's wheels: CUDA on Linux, MPS on macOS"
+            assert job["require_device"] == device, "a runner without its device must fail"
+            assert job["pip_cache"] == "", "self-hosted runners keep their own pip cache"
+    hosted = json.loads(outputs(run_script("benchmark_matrix.py").stdout)["matrix"])["include"]
+    assert {job["require_device"] for job in hosted} == {""}
+    assert {job["pip_cache"] for job in hosted} == {"pip"}
 
 
 def test_manual_torch_versions_replace_the_configured_list():
@@ -131,7 +138,13 @@ class FakeGitHub(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.state["calls"].append(("POST", self.path))
-        comment = {"id": 1000 + len(self.state["comments"]), "body": self._body()["body"]}
+        if self.state.get("refuse"):
+            return self._reply({"message": "Resource not accessible by integration"}, self.state["refuse"])
+        comment = {
+            "id": 1000 + len(self.state["comments"]),
+            "body": self._body()["body"],
+            "user": {"login": "github-actions[bot]"},
+        }
         self.state["comments"].append(comment)
         self._reply(comment, 201)
 
@@ -181,7 +194,9 @@ def post(api_url: str, report: Path, head_sha: str = "a" * 40) -> subprocess.Com
 
 def test_first_run_creates_the_comment_and_later_runs_update_it(github, report):
     state, url = github
-    state["comments"] = [{"id": i, "body": f"human comment {i}"} for i in range(150)]  # two pages
+    state["comments"] = [
+        {"id": i, "body": f"human comment {i}", "user": {"login": "someone"}} for i in range(150)
+    ]  # two pages
 
     first = post(url, report)
     assert first.returncode == 0, first.stderr
@@ -199,11 +214,40 @@ def test_first_run_creates_the_comment_and_later_runs_update_it(github, report):
 
 
 def test_no_comment_when_the_pr_moved_on_since_the_run(github, report):
+    """Stale results are not posted; that is normal (the new head's run posts), not a failure."""
     state, url = github
     result = post(url, report, head_sha="b" * 40)
-    assert result.returncode != 0
-    assert "not posting" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "not posting stale results" in result.stdout
     assert state["comments"] == []
+
+
+def test_a_marked_comment_by_someone_else_is_never_edited(github, report):
+    state, url = github
+    planted = {"id": 5, "body": sticky_comment.MARKER + "\nall good, merge it", "user": {"login": "mallory"}}
+    state["comments"] = [planted]
+    result = post(url, report)
+    assert result.returncode == 0, result.stderr
+    assert "created" in result.stdout
+    assert planted["body"].endswith("merge it")
+    assert not any(method == "PATCH" for method, _ in state["calls"])
+
+
+@pytest.mark.parametrize(("status", "hint"), [(403, "pull-requests: write"), (502, "re-run the job")])
+def test_http_errors_are_one_clear_line(github, report, status, hint):
+    state, url = github
+    state["refuse"] = status
+    result = post(url, report)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"GitHub answered {status}" in result.stderr and "POST /issues/7/comments" in result.stderr
+    assert hint in result.stderr
+
+
+def test_an_unreachable_github_is_one_clear_line(report):
+    result = post("http://127.0.0.1:9", report)
+    assert result.returncode != 0
+    assert "cannot reach GitHub" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("number", ["", "0", "7; rm -rf /", "-3", "12345678901", "../../1"])
@@ -224,13 +268,16 @@ def test_long_reports_are_cut_to_what_github_accepts():
 
 
 def test_sticky_comment_is_found_among_others():
+    ours = {"github-actions[bot]"}
     comments = [
-        {"id": 1, "body": "lgtm"},
-        {"id": 2, "body": None},
-        {"id": 3, "body": sticky_comment.MARKER + "\nx"},
+        {"id": 1, "body": "lgtm", "user": {"login": "a"}},
+        {"id": 2, "body": None, "user": None},
+        {"id": 3, "body": sticky_comment.MARKER + "\nx", "user": {"login": "a"}},
+        {"id": 4, "body": sticky_comment.MARKER + "\nx", "user": {"login": "github-actions[bot]"}},
     ]
-    assert sticky_comment.find_sticky_comment(comments) == 3
-    assert sticky_comment.find_sticky_comment(comments[:2]) is None
+    assert sticky_comment.find_sticky_comment(comments, ours) == 4
+    assert sticky_comment.find_sticky_comment(comments, {"a"}) == 3
+    assert sticky_comment.find_sticky_comment(comments[:3], ours) is None
 
 
 # -- devices_summary.py -------------------------------------------------------------------
@@ -259,3 +306,15 @@ def test_devices_summary_without_context_files_fails(tmp_path):
     result = run_script("devices_summary.py", str(tmp_path))
     assert result.returncode != 0
     assert "no sqrtwatch-context files" in result.stderr
+
+
+def test_every_runners_profile_fits_its_timeout_with_margin():
+    """The estimate (scripts/ci_time_budget.py): cells for the runner's devices only, asv's
+    processes per round, measured start costs; a grid or rounds change that overruns fails here."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "ci_time_budget.py")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split(" | ") for line in result.stdout.splitlines()[2:]]
+    assert {row[0].strip("| ") for row in rows} == set(benchmark_matrix.RUNNERS)
+    assert any("macos" in row[0] and row[1] == "quick" for row in rows)

@@ -2,8 +2,8 @@
 """Print the benchmarks job matrix (runners x torch versions) and the default torch for $GITHUB_OUTPUT.
 
 The torch versions come from asv.conf.json (one list for local runs and CI), unless the
-manual trigger names others. The self-hosted GPU runner joins only when the repository
-variable enabling it is "true", so forks without such a runner stay green.
+manual trigger names others. The self-hosted GPU and Apple-silicon (MPS) runners join only
+when the repository variable enabling each is "true", so forks without them stay green.
 Standard library only: it runs before anything is installed.
 """
 
@@ -20,17 +20,54 @@ PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # runs_on: what `runs-on:` takes. machine: the stable asv machine name results are filed
 # under ("" for self-hosted runners: the workflow uses the runner's own name).
 # torch_index: extra pip index for torch ("" = PyPI's default wheels).
+# require_device: the device the runner exists for; `sqrtwatch run` fails without it.
+# pip_cache: setup-python's cache ("" on self-hosted runners, which keep their own pip cache).
+# max_profile: the largest profile that fits timeout_minutes where asv must spawn a fresh
+# interpreter per cell and round (macOS, GPUs: ~3.7 s each); see docs/ci.md for the estimates.
 RUNNERS = {
     "linux-cpu": {
         "runs_on": "ubuntu-latest",
         "machine": "gha-ubuntu-latest",
         "torch_index": PYTORCH_CPU_INDEX,
+        "require_device": "",
+        "pip_cache": "pip",
+        "max_profile": "full",
+        "timeout_minutes": 120,
     },
-    # PyPI's macOS arm64 wheels include MPS; whether the VM exposes it is recorded in the context.
-    "macos": {"runs_on": "macos-14", "machine": "gha-macos-14", "torch_index": ""},
+    # GitHub documents no MPS on hosted macOS runners: CPU cells only (the MPS probe skips
+    # the rest before any process starts).
+    "macos": {
+        "runs_on": "macos-14",
+        "machine": "gha-macos-14",
+        "torch_index": "",
+        "require_device": "",
+        "pip_cache": "pip",
+        "max_profile": "quick",
+        "timeout_minutes": 120,
+    },
     # PyPI's Linux wheels are the CUDA builds.
-    "gpu": {"runs_on": ["self-hosted", "gpu"], "machine": "", "torch_index": ""},
+    "gpu": {
+        "runs_on": ["self-hosted", "gpu"],
+        "machine": "",
+        "torch_index": "",
+        "require_device": "cuda",
+        "pip_cache": "",
+        "max_profile": "full",
+        "timeout_minutes": 720,
+    },
+    # A self-hosted Apple-silicon Mac: real MPS. PyPI's macOS arm64 wheels include it.
+    "mps": {
+        "runs_on": ["self-hosted", "macOS", "ARM64"],
+        "machine": "",
+        "torch_index": "",
+        "require_device": "mps",
+        "pip_cache": "",
+        "max_profile": "full",
+        "timeout_minutes": 720,
+    },
 }
+# Self-hosted runners join only when their repository variable is "true".
+OPT_IN = ("gpu", "mps")
 VERSION = re.compile(r"^\d+(\.\d+)*([a-z]+\d*)?(\+[a-z0-9.]+)?$")
 
 
@@ -54,9 +91,9 @@ def check_versions(versions: list, source: str) -> list[str]:
     return versions
 
 
-def plan(torch_versions: list[str], gpu_enabled: bool) -> dict:
-    """The ``strategy.matrix`` value: one entry per runner and torch version."""
-    runners = [name for name in RUNNERS if name != "gpu" or gpu_enabled]
+def plan(torch_versions: list[str], enabled: set[str] = frozenset()) -> dict:
+    """The ``strategy.matrix`` value: one entry per runner and torch version (opt-in runners if ``enabled``)."""
+    runners = [name for name in RUNNERS if name not in OPT_IN or name in enabled]
     return {
         "include": [
             {"runner": name, **RUNNERS[name], "torch": version}
@@ -71,13 +108,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, default=Path("asv.conf.json"))
     parser.add_argument("--torch", default="", help="Comma-separated versions overriding asv.conf.json.")
     parser.add_argument("--gpu", default="", help='The repository variable; "true" adds the GPU runner.')
+    parser.add_argument(
+        "--mps", default="", help='The repository variable; "true" adds the Apple-silicon runner.'
+    )
     args = parser.parse_args(argv)
 
     if args.torch.strip():
         versions = check_versions([v.strip() for v in args.torch.split(",") if v.strip()], "--torch")
     else:
         versions = configured_torch_versions(args.config)
-    matrix = plan(versions, gpu_enabled=args.gpu.strip().lower() == "true")
+    switches = {"gpu": args.gpu, "mps": args.mps}
+    matrix = plan(versions, {name for name, value in switches.items() if value.strip().lower() == "true"})
     sys.stdout.write(f"matrix={json.dumps(matrix, separators=(',', ':'))}\n")
     # The first listed version serves the jobs that need just one (pull requests, publishing).
     sys.stdout.write(f"default_torch={versions[0]}\n")

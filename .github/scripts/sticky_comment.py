@@ -4,7 +4,9 @@
 Runs in the `workflow_run` job, which holds a write token but never runs the PR's code:
 its inputs (the PR number and the comparison markdown) come from the PR job's artifact,
 so they are treated as untrusted data: the number must be a PR whose head is the commit
-the PR job ran on, and the body is only ever sent as comment text.
+the PR job ran on (else the results are stale and nothing is posted), the body is only ever
+sent as comment text, and only a marked comment written by the workflow's own account is
+edited (anyone can paste the marker into a comment of theirs).
 Standard library only.
 """
 
@@ -14,16 +16,23 @@ import argparse
 import json
 import os
 import re
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 MARKER = "<!-- sqrtwatch:pr-benchmarks -->"
+# The account GITHUB_TOKEN posts as; --author adds another (an app or a user token's login).
+ACTIONS_BOT = "github-actions[bot]"
 # GitHub rejects comment bodies over 65,536 characters.
 MAX_BODY = 65_000
 
 
 class CommentError(RuntimeError):
-    """The artifact or the pull request does not allow posting."""
+    """The artifact, the pull request or GitHub's answer does not allow posting."""
+
+
+class Stale(RuntimeError):
+    """The PR moved on since the benchmarked commit: its results would mislead."""
 
 
 def read_pr_number(path: Path) -> int:
@@ -43,12 +52,22 @@ def comment_body(markdown: str, run_url: str) -> str:
     return f"{MARKER}\n{markdown.rstrip()}{footer}"
 
 
-def find_sticky_comment(comments: list[dict]) -> int | None:
-    """The id of the earliest comment carrying the marker, if there is one."""
+def find_sticky_comment(comments: list[dict], authors: set[str]) -> int | None:
+    """The id of the earliest comment carrying the marker written by one of ``authors``, if any."""
     for comment in comments:
-        if MARKER in (comment.get("body") or ""):
+        author = (comment.get("user") or {}).get("login")
+        if author in authors and MARKER in (comment.get("body") or ""):
             return comment["id"]
     return None
+
+
+# What a refusal usually means here, by HTTP status.
+HINTS = {
+    401: "the token is invalid or expired",
+    403: "the token lacks a permission (pull-requests: write?) or a rate limit was hit",
+    404: "no such pull request or comment in this repository, or the token cannot see it",
+    422: "GitHub refused the comment body",
+}
 
 
 class GitHub:
@@ -69,8 +88,22 @@ class GitHub:
                 "X-GitHub-Api-Version": "2022-11-28",
             },
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read() or b"{}").get("message", "")
+            except ValueError:
+                message = ""
+            hint = HINTS.get(exc.code, "GitHub's side failed; re-run the job later")
+            raise CommentError(
+                f"GitHub answered {exc.code} {exc.reason} to {method} {path}"
+                + (f" ({message})" if message else "")
+                + f": {hint}"
+            ) from exc
+        except (urllib.error.URLError, TimeoutError) as exc:
+            raise CommentError(f"cannot reach GitHub at {self.base} for {method} {path}: {exc}") from exc
 
     def issue_comments(self, number: int) -> list[dict]:
         comments, page = [], 1
@@ -82,14 +115,15 @@ class GitHub:
             page += 1
 
 
-def post(github: GitHub, number: int, head_sha: str, body: str) -> str:
-    """Update the sticky comment on PR ``number``, or create it; return what was done."""
+def post(github: GitHub, number: int, head_sha: str, body: str, authors: set[str]) -> str:
+    """Update our sticky comment on PR ``number``, or create it; return what was done."""
     pull = github.call("GET", f"/pulls/{number}")
     if pull["head"]["sha"] != head_sha:
-        raise CommentError(
-            f"PR #{number} is at {pull['head']['sha'][:12]}, the benchmark ran on {head_sha[:12]}: not posting"
+        raise Stale(
+            f"PR #{number} is at {pull['head']['sha'][:12]}, the benchmark ran on {head_sha[:12]}: "
+            "not posting stale results (the run for the new head posts its own)"
         )
-    existing = find_sticky_comment(github.issue_comments(number))
+    existing = find_sticky_comment(github.issue_comments(number), authors)
     if existing is None:
         github.call("POST", f"/issues/{number}/comments", {"body": body})
         return f"created the comment on PR #{number}"
@@ -104,6 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         "--head-sha", required=True, help="The commit the PR job ran on (workflow_run.head_sha)."
     )
     parser.add_argument("--run-url", required=True)
+    parser.add_argument(
+        "--author",
+        action="append",
+        default=[],
+        help=f"Another login whose marked comment may be edited (besides {ACTIONS_BOT}).",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -115,7 +155,9 @@ def main(argv: list[str] | None = None) -> None:
         github = GitHub(
             os.environ["GITHUB_API_URL"], os.environ["GITHUB_REPOSITORY"], os.environ["GITHUB_TOKEN"]
         )
-        print(post(github, number, args.head_sha, body))
+        print(post(github, number, args.head_sha, body, {ACTIONS_BOT, *args.author}))
+    except Stale as exc:
+        print(f"::notice::sticky_comment: {exc}")
     except CommentError as exc:
         raise SystemExit(f"sticky_comment: {exc}") from exc
 

@@ -27,7 +27,7 @@ from ..detection.changepoints import DetectionConfig
 from ..detection.series import decode_samples, load_values, params_kind
 from ..schema.engine import session_scope
 from ..taxonomy import Kind
-from .noise import attach_noise, difference_noise
+from .noise import attach_history_noise, attach_noise, difference_noise
 
 # asv compare's default: a change smaller than 10 % is not reported as regressed/improved.
 DEFAULT_FACTOR = 1.10
@@ -176,11 +176,15 @@ def compare_selections(
     factor: float = DEFAULT_FACTOR,
     alpha: float = DEFAULT_ALPHA,
     noise_k: float = DEFAULT_NOISE_K,
+    noise_engine: Engine | None = None,
+    noise_machine: str | None = None,
 ) -> Comparison:
     """Compare the newest result of every benchmark cell in ``base`` with ``head``.
 
     ``noise_k``: a timing change must also exceed this many standard deviations of the
     run-to-run noise of its series (0: the factor and the samples alone decide).
+    ``noise_engine``: another database whose history gives the noise this one lacks, its
+    series found under ``noise_machine`` (default: the compared runs' machine).
     """
     if factor < 1:
         raise CompareError(f"factor must be at least 1, got {factor}")
@@ -196,6 +200,9 @@ def compare_selections(
     with session_scope(engine, write=False) as session:
         sides = [_newest_cells(session, selection, key) for selection in (base_sel, head_sel)]
         attach_noise(session, [*sides[0].values(), *sides[1].values()])
+    if noise_engine is not None:
+        with session_scope(noise_engine, write=False) as history:
+            attach_history_noise(history, [*sides[0].values(), *sides[1].values()], noise_machine)
     comparison = Comparison(
         base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None, noise_k=noise_k
     )

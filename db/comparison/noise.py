@@ -81,6 +81,48 @@ def attach_noise(session, cells: list[dict], window: int = NOISE_WINDOW) -> None
             record["noise"] = run_noise(np.log(values[earlier]))
 
 
+def attach_history_noise(
+    history_session, cells: list[dict], machine: str | None = None, window: int = NOISE_WINDOW
+) -> None:
+    """Fill unknown ``noise`` from another database's history: each cell's series there, over its
+    newest ``window`` runs, under ``machine`` (that history's name for this runner) or the cell's own.
+
+    For a job whose own database holds just the two compared runs (the PR check), read-only.
+    """
+    from sqlalchemy import select, tuple_
+
+    from ..schema.models import Environment, Machine, Revision, Run
+
+    unknown = [record for record in cells if record.get("noise") is None]
+    series_env = {(machine or record["machine"], record["env_name"]) for record in unknown}
+    if not series_env:
+        return
+    statement = (
+        select(Run.id, Machine.name, Environment.name)
+        .join(Machine, Machine.id == Run.machine_id)
+        .join(Environment, Environment.id == Run.environment_id)
+        .join(Revision, Revision.id == Run.revision_id)
+        .where(tuple_(Machine.name, Environment.name).in_(sorted(series_env)))
+        .order_by(Revision.date, Run.id)
+    )
+    runs = pd.DataFrame(history_session.execute(statement).all(), columns=["run_id", "machine", "env_name"])
+    newest = runs.groupby(["machine", "env_name"]).tail(window)
+    if newest.empty:
+        return
+    history = load_values(history_session, newest["run_id"].tolist()).merge(newest, on="run_id")
+    history = history[(history["status"] == "ok") & (history["value"] > 0) & np.isfinite(history["value"])]
+    groups = history.groupby(["machine", "env_name", "benchmark", "params", "version"], sort=False)
+    logs = {key: np.log(group["value"].to_numpy(dtype=float)) for key, group in groups}
+    for record in unknown:
+        key = (machine or record["machine"], record["env_name"], record["benchmark"], record["params"])
+        points = logs.get((*key, record["version"]))
+        if points is None:
+            continue
+        record["noise_runs"] = len(points)
+        if len(points) >= MIN_NOISE_RUNS:
+            record["noise"] = run_noise(points)
+
+
 def difference_noise(base_noise: float | None, head_noise: float | None) -> float | None:
     """Standard deviation of log(head / base) from run-to-run noise alone; None if either side's is unknown."""
     if base_noise is None or head_noise is None:
