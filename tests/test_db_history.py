@@ -205,3 +205,22 @@ def test_existing_environments_lose_their_torch_part_in_the_migration(tmp_path, 
     assert all(run.measured_at > 0 and run.hardware == "AMD EPYC x2" for run in runs)
     assert len(_values(engine)) == 4
     engine.dispose()
+
+
+def test_carried_over_values_go_back_to_an_earlier_run_ingested_later(tmp_path, sqlite_url):
+    specs = [*SPECS, BenchmarkSpec("bench_throughput.Copy.time_copy")]
+    earlier, later = tmp_path / "earlier", tmp_path / "later"
+    write_run(earlier, specs, {NAME: [1e-4, 2e-4], specs[1].name: [5e-5]}, night(0))
+    write_run(
+        later,
+        specs,
+        {NAME: [1.1e-4, 2.1e-4], specs[1].name: [5e-5]},
+        night(1),
+        started_by_benchmark={specs[1].name: night(0)},
+    )
+    engine = connect(sqlite_url)
+    for results in (later, earlier):
+        assert ingest_results_dir(engine, results).files_loaded == 1
+    assert len(_values(engine, NAME)) == 4
+    assert len(_values(engine, specs[1].name)) == 1
+    engine.dispose()
