@@ -265,8 +265,17 @@ class Alert(Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
+        # Named explicitly: the convention's name would pass PostgreSQL's 63 characters.
         UniqueConstraint(
-            "benchmark", "params", "machine", "env_name", "hardware", "source", "run_after_id", "kind"
+            "benchmark",
+            "params",
+            "machine",
+            "env_name",
+            "hardware",
+            "source",
+            "run_after_id",
+            "kind",
+            name="uq_alerts_key",
         ),
         Index("ix_alerts_status", "status"),
     )

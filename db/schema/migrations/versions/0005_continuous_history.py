@@ -101,7 +101,7 @@ def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch:
         batch.drop_constraint("uq_alerts_benchmark_params_machine_env_name_commit_after_kind", type_="unique")
         batch.create_unique_constraint(
-            "uq_alerts_benchmark_params_machine_env_name_hardware_source_run_after_id_kind",
+            "uq_alerts_key",
             ["benchmark", "params", "machine", "env_name", "hardware", "source", "run_after_id", "kind"],
         )
 
@@ -140,9 +140,7 @@ def downgrade() -> None:
         )
     )
     with op.batch_alter_table("alerts") as batch:
-        batch.drop_constraint(
-            "uq_alerts_benchmark_params_machine_env_name_hardware_source_run_after_id_kind", type_="unique"
-        )
+        batch.drop_constraint("uq_alerts_key", type_="unique")
         for column in ("cause", "run_after_id", "run_before_id", "source", "hardware"):
             batch.drop_column(column)
         batch.create_unique_constraint(
