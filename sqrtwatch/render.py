@@ -7,6 +7,7 @@ it is escaped so that it shows as plain text and cannot change the layout.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import html
 import json
@@ -15,6 +16,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from sqrtwatch.db.detection.causes import describe
 
 if TYPE_CHECKING:
     from sqrtwatch.db.comparison.compare import Comparison, Row
@@ -29,6 +32,7 @@ ALERT_HEADER = [
     "before",
     "after",
     "commits",
+    "cause",
     "status",
 ]
 COMPARISON_HEADER = [
@@ -145,6 +149,7 @@ def _alert_cells(alert: dict[str, Any]) -> list[str]:
         _number(alert["value_before"]),
         _number(alert["value_after"]),
         commits,
+        describe(alert.get("cause")),
         status,
     ]
 
@@ -196,6 +201,9 @@ def summary_line(comparison: Comparison) -> str:
 def comparison_markdown(comparison: Comparison) -> str:
     """A pull-request comment: the verdict, the regressions and failures, every row folded."""
     lines = [f"**{markdown_text(summary_line(comparison))}**", ""]
+    causes = cause_lines(comparison)
+    if causes:
+        lines += [*(f"- {markdown_text(line)}" for line in causes), ""]
     attention = [row for row in comparison.rows if row.mark in ("regressed", "failed")]
     if attention:
         lines += ["### Regressions and failures", "", *_comparison_table(comparison, attention), ""]
@@ -213,7 +221,16 @@ def comparison_markdown(comparison: Comparison) -> str:
 def comparison_text(comparison: Comparison) -> str:
     """The summary line and an aligned table."""
     table = _text_table([COMPARISON_HEADER, *(_row_cells(row) for row in comparison.rows)])
-    return "\n".join([summary_line(comparison), "", *table])
+    causes = cause_lines(comparison)
+    return "\n".join([summary_line(comparison), "", *table, *(["", *causes] if causes else [])])
+
+
+def cause_lines(comparison: Comparison) -> list[str]:
+    """What differs between the base and head runs, one line per distinct cause, most cells first."""
+    counts = collections.Counter(
+        json.dumps(row.cause, sort_keys=True) for row in comparison.rows if row.cause
+    )
+    return [f"Context changed ({n} cells): {describe(json.loads(text))}" for text, n in counts.most_common()]
 
 
 def _comparison_table(comparison: Comparison, rows: list[Row]) -> list[str]:

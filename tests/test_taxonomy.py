@@ -84,7 +84,7 @@ def test_every_suite_benchmark_declares_its_kind():
 
 def test_a_renamed_accuracy_suite_stays_exact():
     series = Series(
-        key=("m", "env", "bench_renamed.Checks.track_max_ulp", '{"dtype":"\'float32\'"}'),
+        key=("m", "env", "bench_renamed.Checks.track_max_ulp", '{"dtype":"\'float32\'"}', ""),
         unit="ulp",
         type="track",
         columns=np.arange(2),

@@ -34,8 +34,19 @@ CONTRACT_FIELDS = (
     "kind",
     "status",
     "detected_at",
+    "cause",
 )
-EXTRA_FIELDS = ("resolved", "resolved_at", "triaged_by", "triage_note", "triaged_at")
+EXTRA_FIELDS = (
+    "hardware",
+    "source",
+    "run_before_id",
+    "run_after_id",
+    "resolved",
+    "resolved_at",
+    "triaged_by",
+    "triage_note",
+    "triaged_at",
+)
 
 
 class AlertError(ValueError):
@@ -69,6 +80,7 @@ def alert_record(alert: Alert) -> dict[str, Any]:
     """One alert as the JSON contract describes it (plus resolution and triage fields)."""
     record = {name: getattr(alert, name) for name in (*CONTRACT_FIELDS, *EXTRA_FIELDS)}
     record["params"] = json.loads(alert.params) if alert.params else {}
+    record["cause"] = alert.cause or {}
     for name in ("detected_at", "resolved_at", "triaged_at"):
         record[name] = record[name].isoformat() if record[name] is not None else None
     return record
