@@ -81,5 +81,12 @@ def test_an_implementation_that_flushes_subnormals_is_caught():
     # Each of the 127 positive subnormals gives 0, each negative one -0 instead of NaN.
     assert bfloat16["mismatches"] == 2 * 127
     assert bfloat16["worst_input_bits"] == "0x007f"
-    # float16 subnormals are normal once widened to float32, where torch computes: no loss.
-    assert float16["mismatches"] == 0
+    # The special-value table sees the same: the subnormal cases come back as zeros.
+    assert {case["case"] for case in bfloat16["special_values"]["cases"]} == {
+        "smallest subnormal",
+        "largest subnormal",
+        "-smallest subnormal",
+    }
+    # float16 subnormals are normal once widened to float32, where torch computes: no loss,
+    # and the table's subnormal inputs reach the implementation intact.
+    assert float16["mismatches"] == 0 and float16["special_values"]["failed"] == 0
