@@ -67,7 +67,7 @@ class UnsupportedCell(AccuracyError):
     """This (implementation, dtype, device) does not exist here: absent device, no such dtype."""
 
 
-class ReferenceError(AccuracyError):
+class ReferenceCheckError(AccuracyError):
     """The reference failed its self-check: no result of this run could be trusted."""
 
 
@@ -96,15 +96,16 @@ def effective_mode(dtype: str, mode: str) -> str:
 def self_check_inputs(fmt: RealFormat) -> tuple[np.ndarray, np.ndarray]:
     """``(patterns, expected roots)``: positive inputs with MPFR's correctly rounded roots:
     hard cases, binade edges and subnormals, and random patterns."""
-    hard = hard_cases(fmt).patterns
-    hard = hard[:: max(1, hard.size // SELF_CHECK_HARD)]
-    random = sample_patterns(fmt, SELF_CHECK_RANDOM, seed=1)
-    patterns = np.unique(np.concatenate([hard, np.array(boundary_patterns(fmt), dtype=np.uint64), random]))
-    with ieee_mode():
+    with ieee_mode():  # subnormal inputs must reach MPFR intact
+        hard = hard_cases(fmt).patterns
+        hard = hard[:: max(1, hard.size // SELF_CHECK_HARD)]
+        random = sample_patterns(fmt, SELF_CHECK_RANDOM, seed=1)
+        edges = np.array(boundary_patterns(fmt), dtype=np.uint64)
+        patterns = np.unique(np.concatenate([hard, edges, random]))
         values = patterns_to_tensor(patterns, fmt).double().numpy()
-    keep = (values > 0) & np.isfinite(values)
-    patterns, values = patterns[keep], values[keep]
-    return patterns, np.array(mpfr_rounded_roots(values.tolist(), fmt))
+        keep = (values > 0) & np.isfinite(values)
+        patterns, values = patterns[keep], values[keep]
+        return patterns, np.array(mpfr_rounded_roots(values.tolist(), fmt))
 
 
 def reference_paths(fmt: RealFormat) -> dict:
@@ -120,7 +121,7 @@ def reference_paths(fmt: RealFormat) -> dict:
 def self_check_reference(fmt: RealFormat, paths: dict | None = None) -> int:
     """Pass the self-check inputs through each reference path; the number of inputs.
 
-    Raises :class:`ReferenceError` naming the first input whose reference root is not
+    Raises :class:`ReferenceCheckError` naming the first input whose reference root is not
     MPFR's correctly rounded root."""
     patterns, expected = self_check_inputs(fmt)
     x = patterns_to_tensor(patterns, fmt)
@@ -129,11 +130,11 @@ def self_check_reference(fmt: RealFormat, paths: dict | None = None) -> int:
             with ieee_mode():  # the reference's own mode, as in every sweep
                 got = reference(x).numpy()
         except FloatingPointModeError as exc:
-            raise ReferenceError(str(exc)) from exc
+            raise ReferenceCheckError(str(exc)) from exc
         wrong = np.flatnonzero(got != expected)
         if wrong.size:
             i = int(wrong[0])
-            raise ReferenceError(
+            raise ReferenceCheckError(
                 f"reference self-check failed for {fmt.name} ({path}): sqrt of input "
                 f"{fmt.hex(int(patterns[i]))} gave {got[i]!r}, MPFR says {expected[i]!r} "
                 f"({wrong.size} of {patterns.size} wrong); is the floating-point mode altered?"
@@ -202,16 +203,16 @@ def check_accuracy(
     fmt = component_format(dtype)
     used_mode = effective_mode(dtype, mode)
     started = time.perf_counter()
+    self_checked = self_check_reference(fmt)  # raises ReferenceCheckError, never wrapped below
     try:
-        with ieee_mode():  # inputs and expected roots are built in IEEE's mode, never a flushed one
-            self_checked = self_check_reference(fmt)
+        with ieee_mode():  # inputs are built in IEEE's mode, never a flushed one
             hard_cases(fmt)
             inputs = _sample_inputs(dtype, fmt, samples) if used_mode == "sample" else None
         hard = None if is_complex(dtype) else check_hard_cases(fn, impl, fmt, device)
         tally, fingerprint = _sweep(fn, impl, dtype, device, inputs)
         special = check_special_values(fn, impl, dtype, device)
     except FloatingPointModeError as exc:
-        raise ReferenceError(str(exc)) from exc
+        raise ReferenceCheckError(str(exc)) from exc
     except NotImplementedError as exc:
         raise UnsupportedCell(f"{impl} does not support {dtype} on {device}: {exc}") from exc
     except (ImplOutputError, TypeError, RuntimeError) as exc:

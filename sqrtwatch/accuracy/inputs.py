@@ -21,7 +21,7 @@ from functools import cache
 
 import numpy as np
 
-from sqrtwatch.accuracy.numerics import RealFormat
+from sqrtwatch.accuracy.numerics import RealFormat, ieee_mode
 
 HARD_CASE_BOUND_LOG2 = -20
 # Normal inputs: hard mantissas found per exponent parity, and how many of them each
@@ -122,7 +122,8 @@ def hard_cases(fmt: RealFormat) -> HardCases:
             near_midpoint_integers(p, bits, fmt.smallest_subnormal_exponent, HARD_CASES_PER_SUBNORMAL_BINADE)
         )
     unique = np.unique(np.array(patterns, dtype=np.uint64))
-    distances = midpoint_distances(_pattern_values(unique, fmt), fmt)
+    with ieee_mode():  # subnormal inputs must reach MPFR intact
+        distances = midpoint_distances(_pattern_values(unique, fmt), fmt)
     kept = distances <= 2.0**HARD_CASE_BOUND_LOG2
     return HardCases(unique[kept], distances[kept])
 
