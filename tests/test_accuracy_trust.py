@@ -36,7 +36,9 @@ def test_every_reference_path_passes_the_self_check(name):
 def test_a_reference_that_is_not_correctly_rounded_fails_the_self_check():
     # float32 roots rounded from bfloat16-precision roots: wrong almost everywhere.
     coarse = {"coarse": lambda x: x.double().sqrt().to(torch.bfloat16).double()}
-    with pytest.raises(ReferenceCheckError, match=r"self-check failed for float32 \(coarse\): sqrt of input 0x"):
+    with pytest.raises(
+        ReferenceCheckError, match=r"self-check failed for float32 \(coarse\): sqrt of input 0x"
+    ):
         self_check_reference(FORMATS["float32"], coarse)
 
 
