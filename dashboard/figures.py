@@ -245,6 +245,91 @@ def make_accuracy_heatmap_figure(frame: pd.DataFrame, metric: str) -> go.Figure:
     return figure
 
 
+REGION_COLOURS = {"underflow": "#7f7f7f", "subnormal": "#ffbf00", "overflow": "#d62728"}
+
+
+def make_precision_figure(frame: pd.DataFrame) -> go.Figure:
+    """Per dtype: relative error of sqrt over the input magnitude (binade exponent ``e``,
+    ``2**e <= x < 2**(e+1)``, so a log axis), underflow/subnormal/overflow shaded, and
+    mismatches per binade as bars on a second axis.
+
+    ``frame``: dtype, device, exponent, region, mismatches, input_rel_error,
+    sqrt_rel_error, total_rel_error (:func:`frames.binade_picture`).
+    """
+    if frame.empty:
+        return _empty_figure("No by-binade accuracy results stored yet")
+    cells = list(frame.groupby(["dtype", "device"], sort=True))
+    figure = make_subplots(
+        rows=len(cells),
+        cols=1,
+        specs=[[{"secondary_y": True}]] * len(cells),
+        subplot_titles=[f"{dtype} · {device}" for (dtype, device), _ in cells],
+        vertical_spacing=0.12 / max(1, len(cells) - 1) if len(cells) > 1 else 0.1,
+    )
+    for row, (_, cell) in enumerate(cells, start=1):
+        cell = cell.sort_values("exponent")
+        first = row == 1
+        for column, name, colour in (
+            ("total_rel_error", "relative error of sqrt(x rounded to the dtype)", "#1f77b4"),
+            ("sqrt_rel_error", "relative error of sqrt itself", "#2ca02c"),
+        ):
+            figure.add_trace(
+                go.Scatter(
+                    x=cell["exponent"],
+                    y=cell[column].astype(float),
+                    name=name,
+                    legendgroup=column,
+                    showlegend=first,
+                    mode="lines+markers",
+                    marker=dict(size=4, color=colour),
+                    line=dict(color=colour),
+                    hovertemplate="2^%{x}: %{y:.3g}<extra>" + name + "</extra>",
+                ),
+                row=row,
+                col=1,
+                secondary_y=False,
+            )
+        figure.add_trace(
+            go.Bar(
+                x=cell["exponent"],
+                y=cell["mismatches"],
+                name="mismatches per binade",
+                legendgroup="mismatches",
+                showlegend=first,
+                marker_color="#d62728",
+                opacity=0.6,
+                hovertemplate="2^%{x}: %{y} mismatches<extra></extra>",
+            ),
+            row=row,
+            col=1,
+            secondary_y=True,
+        )
+        # After the traces: plotly skips shapes on a subplot that has none yet.
+        for region, colour in REGION_COLOURS.items():
+            exponents = cell.loc[cell["region"] == region, "exponent"]
+            if not exponents.empty:
+                figure.add_vrect(
+                    x0=exponents.min() - 0.5,
+                    x1=exponents.max() + 0.5,
+                    fillcolor=colour,
+                    opacity=0.15,
+                    line_width=0,
+                    annotation_text=region,
+                    annotation_position="top left",
+                    row=row,
+                    col=1,
+                )
+        figure.update_yaxes(type="log", title_text="relative error", row=row, col=1, secondary_y=False)
+        figure.update_yaxes(title_text="mismatches", row=row, col=1, secondary_y=True)
+        figure.update_xaxes(title_text="input magnitude: binade 2^e", row=row, col=1)
+    figure.update_layout(
+        height=max(_HEIGHT, 330 * len(cells)),
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h"),
+    )
+    return figure
+
+
 def make_ratio_figure(frame: pd.DataFrame) -> go.Figure:
     """Bars of head/base ratio per compared benchmark, on a log axis centred on 1.
 

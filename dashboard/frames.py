@@ -311,6 +311,44 @@ def special_value_table(latest: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+BINADE_COLUMNS = [
+    "dtype",
+    "device",
+    "machine",
+    "torch_version",
+    "exponent",
+    "region",
+    "inputs",
+    "mismatches",
+    "max_ulp",
+    "input_rel_error",
+    "sqrt_rel_error",
+    "total_rel_error",
+]
+
+
+def binade_picture(latest: pd.DataFrame, impl: str = "torch.sqrt") -> pd.DataFrame:
+    """The by-binade rows (``by_binade`` of the stored reports) of ``impl``: for each
+    (dtype, device), those of the newest report that has them."""
+    rows = []
+    reports = latest[latest["impl"] == impl] if not latest.empty else latest
+    if not reports.empty:
+        reports = reports.sort_values(["commit_date", "run_id"])
+    seen = set()
+    for report in reversed(list(reports.itertuples())):
+        binades = (report.detail or {}).get("by_binade")
+        if not binades or (report.dtype, report.device) in seen:
+            continue
+        seen.add((report.dtype, report.device))
+        for row in binades:
+            rows.append(
+                {"dtype": report.dtype, "device": report.device, "machine": report.machine}
+                | {"torch_version": report.torch_version}
+                | {key: row.get(key) for key in BINADE_COLUMNS[4:]}
+            )
+    return pd.DataFrame(rows, columns=BINADE_COLUMNS)
+
+
 def worst_inputs_table(latest: pd.DataFrame) -> pd.DataFrame:
     """The worst input of each latest report, largest error first."""
     columns = [

@@ -292,11 +292,23 @@ def compare(
     is_flag=True,
     help="Also count bitwise differences: eager vs torch.compile, strided, 1 thread, fresh process.",
 )
+@click.option(
+    "--by-binade",
+    is_flag=True,
+    help="Also show the precision picture per input binade: rounding of inputs, sqrt error, mismatches.",
+)
 def accuracy(
-    impl: str, dtypes: tuple[str, ...], device: str, mode: str, samples: int, fmt: str, consistency: bool
+    impl: str,
+    dtypes: tuple[str, ...],
+    device: str,
+    mode: str,
+    samples: int,
+    fmt: str,
+    consistency: bool,
+    by_binade: bool,
 ) -> None:
     """Check sqrt bit for bit against the correctly rounded result."""
-    from sqrtwatch.accuracy.cli import run_accuracy_command
+    from sqrtwatch.accuracy.report import run_accuracy_command
 
     run_accuracy_command(
         impl=impl,
@@ -306,6 +318,7 @@ def accuracy(
         samples=samples,
         fmt=fmt,
         consistency=consistency,
+        by_binade=by_binade,
     )
 
 

@@ -148,7 +148,32 @@ def _accuracy_report(index: int, dtype: str) -> dict:
         "worst_input_bits": "0x3f81" if broken else "0x3c01",
         "special_values": {"tested": 12, "failed": failing},
         "elapsed_s": 0.05,
+        "by_binade": _by_binade(37 if broken else 0),
     }
+
+
+def _by_binade(mismatches: int) -> list[dict]:
+    """A few rows of the engine's by-binade picture: underflow, subnormal, normal, overflow."""
+    rows = [
+        (-134, "underflow", 0, 1.0, None, 1.0),
+        (-133, "subnormal", 1, 0.5, 2.0**-8, 0.23),
+        (-127, "subnormal", 64, 2.0**-7, 2.0**-8, 0.0117),
+        (0, "normal", 128, 2.0**-8, 2.0**-8, 0.0059),
+        (128, "overflow", 0, None, None, None),
+    ]
+    return [
+        {
+            "exponent": e,
+            "region": region,
+            "inputs": inputs,
+            "mismatches": mismatches if e == 0 else 0,
+            "max_ulp": None if sqrt_rel is None else 0.5,
+            "input_rel_error": input_rel,
+            "sqrt_rel_error": sqrt_rel,
+            "total_rel_error": total,
+        }
+        for e, region, inputs, input_rel, sqrt_rel, total in rows
+    ]
 
 
 def _context(machine: str, index: int) -> dict:

@@ -86,3 +86,39 @@ def test_impl_returning_the_wrong_dtype_is_a_clear_error():
 def as_float32(x):
     """An implementation that forgets to keep the input dtype."""
     return x.float().sqrt()
+
+
+def test_by_binade_json_marks_underflow_subnormals_and_overflow():
+    result = _run(
+        "--dtype",
+        "float16",
+        "--impl",
+        "tests.test_accuracy_planted:off_by_one_bit",
+        "--format",
+        "json",
+        "--by-binade",
+    )
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output)
+    rows = {row["exponent"]: row for row in report["by_binade"]}
+    # float16: subnormals from 2**-24, normals from 2**-14, largest finite below 2**16.
+    assert rows[-27]["region"] == "underflow" and rows[-27]["total_rel_error"] == 1.0  # 1e-8 -> 0
+    assert rows[-24]["region"] == "subnormal" and rows[-24]["input_rel_error"] == 0.5
+    assert rows[-15]["input_rel_error"] == 2.0**-11 * 2
+    assert rows[-14]["region"] == "normal" and rows[-14]["input_rel_error"] == 2.0**-11
+    assert rows[16]["region"] == "overflow" and rows[16]["input_rel_error"] is None
+    assert min(rows) < -24 and max(rows) > 15
+    # Every positive finite input is counted once, and the planted mismatches all land in binades.
+    assert sum(row["inputs"] for row in rows.values()) == 0x7C00 - 1
+    assert sum(row["mismatches"] for row in rows.values()) == report["mismatches"]
+    assert max(row["max_ulp"] or 0 for row in rows.values()) == report["max_ulp"]
+    assert rows[0]["sqrt_rel_error"] == rows[0]["max_ulp"] * 2.0**-10
+
+
+def test_by_binade_text_and_its_absence_by_default():
+    result = _run("--dtype", "bfloat16", "--by-binade")
+    assert result.exit_code == 0, result.output
+    assert "torch.sqrt bfloat16 cpu (exhaustive): by input binade" in result.output
+    assert any(line.split()[:2] == ["2**-133", "subnormal"] for line in result.output.splitlines())
+    plain = json.loads(_run("--dtype", "bfloat16", "--format", "json").output)
+    assert "by_binade" not in plain[0] and plain[0]["hard_cases"]["tested"] == 0

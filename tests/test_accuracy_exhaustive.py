@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sqrtwatch.accuracy import exhaustive
-from sqrtwatch.accuracy.evaluate import evaluate_real_chunk
-from sqrtwatch.accuracy.formats import FORMATS
-from sqrtwatch.accuracy.tally import Fingerprint, Tally
+from sqrtwatch.accuracy import sweep
+from sqrtwatch.accuracy.numerics import FORMATS
+from sqrtwatch.accuracy.sweep import Fingerprint, Tally, evaluate_real_chunk
 
 F32 = FORMATS["float32"]
 CHUNK = 1 << 16
@@ -23,14 +22,14 @@ def off_by_one_bit(x):
 
 def _general(fn, start):
     tally, fingerprint = Tally(), Fingerprint()
-    evaluate_real_chunk(fn, "t", exhaustive.pattern_chunk(start, CHUNK, F32), F32, "cpu", tally, fingerprint)
+    evaluate_real_chunk(fn, "t", sweep.pattern_chunk(start, CHUNK, F32), F32, "cpu", tally, fingerprint)
     return tally, fingerprint
 
 
 @pytest.mark.parametrize("fn", [torch.sqrt, off_by_one_bit], ids=["torch.sqrt", "off_by_one_bit"])
 @pytest.mark.parametrize("start", [0x3F800000, 0x00800000, 0x7F7F0000, 0x40490000, 0xBF800000])
 def test_fast_paths_agree_with_the_general_path(fn, start):
-    _, fast_tally, outputs = exhaustive._check_chunk(fn, "t", start, CHUNK, F32, "cpu")
+    _, fast_tally, outputs = sweep.check_chunk(fn, "t", start, CHUNK, F32, "cpu")
     general_tally, general_fingerprint = _general(fn, start)
     assert (fast_tally.inputs_tested, fast_tally.mismatches) == (
         general_tally.inputs_tested,
@@ -40,7 +39,7 @@ def test_fast_paths_agree_with_the_general_path(fn, start):
     if general_tally.max_ulp is not None:
         assert fast_tally.max_ulp == pytest.approx(general_tally.max_ulp, rel=1e-12)
         assert fast_tally.ulp_sum == pytest.approx(general_tally.ulp_sum, rel=1e-9)
-        worst = exhaustive._locate_worst(fn, "t", start, CHUNK, F32, "cpu")
+        worst = sweep.locate_worst(fn, "t", start, CHUNK, F32, "cpu")
         assert worst == general_tally.worst_input_bits
     fingerprint = Fingerprint()
     outputs.replay(fingerprint)

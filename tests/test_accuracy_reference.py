@@ -8,9 +8,13 @@ import mpmath
 import numpy as np
 import torch
 
-from sqrtwatch.accuracy.formats import FORMATS
-from sqrtwatch.accuracy.reference import csqrt_reference, sqrt_reference_float64, sqrt_reference_via_float64
-from sqrtwatch.accuracy.sampling import complex_samples, patterns_to_tensor, sample_patterns
+from sqrtwatch.accuracy.inputs import complex_samples, patterns_to_tensor, sample_patterns
+from sqrtwatch.accuracy.numerics import (
+    FORMATS,
+    csqrt_reference,
+    sqrt_reference_float64,
+    sqrt_reference_via_float64,
+)
 from tests.test_accuracy_oracle import correctly_rounded_sqrt
 
 

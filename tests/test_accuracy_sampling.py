@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sqrtwatch.accuracy.formats import FORMATS
-from sqrtwatch.accuracy.sampling import complex_samples, sample_patterns
+from sqrtwatch.accuracy.inputs import complex_samples, sample_patterns
+from sqrtwatch.accuracy.numerics import FORMATS
 
 
 def test_every_sign_and_exponent_is_sampled_equally():

@@ -7,8 +7,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from sqrtwatch.accuracy.formats import FORMATS
-from sqrtwatch.accuracy.ulp import binade_exponent, errors_in_ulps, ulp, ulp_error
+from sqrtwatch.accuracy.numerics import FORMATS, binade_exponent, errors_in_ulps, ulp, ulp_error
 
 F32, F16, F64 = FORMATS["float32"], FORMATS["float16"], FORMATS["float64"]
 TWO = Fraction(2)

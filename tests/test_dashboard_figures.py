@@ -199,3 +199,45 @@ def test_empty_frames_give_a_message_not_an_error():
         figures.make_alternatives_figure(pd.DataFrame(columns=["label", "alternative", "speedup"])),
     ):
         assert not figure.data and figure.layout.annotations[0].text
+
+
+def test_precision_figure_marks_regions_and_counts_mismatches_per_binade():
+    rows = [
+        {"exponent": e, "region": region, "mismatches": m, "total_rel_error": t, "sqrt_rel_error": s}
+        for e, region, m, t, s in [
+            (-27, "underflow", 0, 1.0, None),
+            (-24, "subnormal", 0, 0.25, 2.0**-11),
+            (0, "normal", 3, 2.0**-10, 2.0**-11),
+            (16, "overflow", 0, None, None),
+        ]
+    ]
+    frame = pd.DataFrame([r | {"dtype": "float16", "device": "cpu"} for r in rows])
+    figure = figures.make_precision_figure(frame)
+    bars = [t for t in figure.data if t.type == "bar"]
+    assert len(bars) == 1 and list(bars[0].y) == [0, 0, 3, 0]
+    shapes = {(s.x0, s.x1) for s in figure.layout.shapes}
+    assert shapes == {(-27.5, -26.5), (-24.5, -23.5), (15.5, 16.5)}
+    assert figure.layout.yaxis.type == "log"
+    assert "No by-binade" in figures.make_precision_figure(frame.iloc[0:0]).layout.annotations[0].text
+
+
+def test_binade_picture_reads_the_newest_stored_report_per_cell():
+    def report(run_id, date, version, mismatches):
+        detail = {"by_binade": [{"exponent": 0, "region": "normal", "mismatches": mismatches}]}
+        return dict(
+            run_id=run_id,
+            commit_date=date,
+            machine="m",
+            impl="torch.sqrt",
+            dtype="float32",
+            device="cpu",
+            torch_version=version,
+            detail=detail,
+        )
+
+    latest = pd.DataFrame(
+        [report(1, 1, "2.12.0", 5), report(2, 2, "2.13.0", 7), report(3, 3, "2.14.0", 0) | {"detail": {}}]
+    )
+    picture = frames.binade_picture(latest)
+    assert picture[["torch_version", "exponent", "mismatches"]].values.tolist() == [["2.13.0", 0, 7]]
+    assert frames.binade_picture(latest, "numpy").empty

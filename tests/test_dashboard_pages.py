@@ -155,6 +155,24 @@ def test_accuracy_heatmap_and_tables(dashboard_db):
     assert set(changes["dtype"]) == {"bfloat16"} and set(changes["to_version"]) == {"2.13.0"}
 
 
+def test_accuracy_precision_picture_comes_from_the_stored_reports(dashboard_db):
+    app = open_page("accuracy")
+    picture = chart_data(app, 1)
+    bars = [t for t in picture if t["type"] == "bar"]
+    assert len(bars) == len(dashboard_seed.ACCURACY_DTYPES)  # one panel per dtype
+    # The newest bfloat16 report (torch 2.13.0) holds its 37 mismatches in binade 2**0.
+    bfloat16 = bars[sorted(dashboard_seed.ACCURACY_DTYPES).index("bfloat16")]
+    assert dict(zip(numbers(bfloat16["x"]), numbers(bfloat16["y"]))) == {
+        -134: 0,
+        -133: 0,
+        -127: 0,
+        0: 37,
+        128: 0,
+    }
+    layout = json.loads(app.get("plotly_chart")[1].proto.spec)["layout"]
+    assert {a["text"] for a in layout["annotations"]} >= {"underflow", "subnormal", "overflow"}
+
+
 def test_hardware_scaling_roofline_and_alternatives(dashboard_db):
     app = open_page("hardware", {"machine": "laptop", "metric": "seconds", "dtype": "float32"})
     scaling = chart_data(app, 0)

@@ -39,6 +39,16 @@ st.plotly_chart(
 )
 
 latest = frames.latest_accuracy(selected)
+st.subheader("Precision by input magnitude")
+picture_impl = url_select(
+    "Implementation (precision picture)", sorted(selected["impl"].unique()), "picture_impl", "torch.sqrt"
+)
+st.caption(
+    "Does the dtype hold my values? Per binade of input magnitude: the relative error of sqrt "
+    "of a real input after rounding it to the dtype (inputs underflow to 0, lose precision as "
+    "subnormals, or overflow in the shaded regions), sqrt's own error, and the sweep's mismatches."
+)
+st.plotly_chart(figures.make_precision_figure(frames.binade_picture(latest, picture_impl)), width="stretch")
 st.subheader("Special values")
 st.dataframe(frames.special_value_table(latest), hide_index=True, width="stretch")
 st.subheader("Worst inputs")

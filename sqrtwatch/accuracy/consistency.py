@@ -16,16 +16,18 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
+from sqrtwatch.accuracy.inputs import complex_samples, patterns_to_tensor, sample_patterns
+from sqrtwatch.accuracy.numerics import component_format, is_complex
+from sqrtwatch.accuracy.sweep import complex_tensor, pattern_chunk
+from sqrtwatch.impls import load_impl
+
 CONSISTENCY_SAMPLES = 1 << 16
 
 
 def consistency_inputs(dtype: str):
     """Every pattern of a 16-bit dtype, else a fixed stratified sample; a CPU tensor."""
-    from sqrtwatch.accuracy.complex_eval import complex_tensor
-    from sqrtwatch.accuracy.exhaustive import pattern_chunk
-    from sqrtwatch.accuracy.formats import component_format, is_complex
-    from sqrtwatch.accuracy.sampling import complex_samples, patterns_to_tensor, sample_patterns
-
     fmt = component_format(dtype)
     if is_complex(dtype):
         return complex_tensor(complex_samples(fmt, CONSISTENCY_SAMPLES), fmt)
@@ -36,8 +38,6 @@ def consistency_inputs(dtype: str):
 
 def output_bits(result):
     """The bits of a result tensor as an integer tensor (complex: both components)."""
-    import torch
-
     result = result.detach().cpu().contiguous()
     if result.is_complex():
         result = torch.view_as_real(result)
@@ -46,8 +46,6 @@ def output_bits(result):
 
 
 def _real_parts(result):
-    import torch
-
     result = result.detach().cpu()
     return torch.view_as_real(result) if result.is_complex() else result
 
@@ -66,16 +64,12 @@ def count_differences(a, b) -> dict[str, int]:
 
 def strided_copy(x):
     """``x`` copied into every other element of a buffer twice as long: a strided view."""
-    import torch
-
     base = torch.zeros(x.numel() * 2, dtype=x.dtype, device=x.device)
     base[1::2] = x
     return base[1::2]
 
 
 def _compiled_differences(fn, x, reference) -> dict[str, int] | str:
-    import torch
-
     try:
         compiled = torch.compile(fn, dynamic=False, fullgraph=False)
         return count_differences(compiled(x), reference)
@@ -85,8 +79,6 @@ def _compiled_differences(fn, x, reference) -> dict[str, int] | str:
 
 def fresh_process_output(impl: str, dtype: str, device: str):
     """The output of the first call of ``impl`` in a new Python process."""
-    import torch
-
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-fresh-") as tmp:
         out = Path(tmp) / "output.pt"
         subprocess.run(
@@ -100,10 +92,6 @@ def fresh_process_output(impl: str, dtype: str, device: str):
 
 def check_consistency(impl: str, dtype: str, device: str) -> dict:
     """Bitwise-difference counts of ``impl`` on ``dtype`` between ways of calling it."""
-    import torch
-
-    from sqrtwatch.impls import load_impl
-
     fn = load_impl(impl)
     x = consistency_inputs(dtype).to(device)
     fn(x)  # the first call, whatever it initializes, is done here
@@ -132,10 +120,6 @@ def check_consistency(impl: str, dtype: str, device: str) -> dict:
 
 def _first_call_main(impl: str, dtype: str, device: str, out: str) -> None:
     """Entry point of the fresh process: build the inputs, call once, save the output."""
-    import torch
-
-    from sqrtwatch.impls import load_impl
-
     x = consistency_inputs(dtype).to(device)
     torch.save(load_impl(impl)(x).cpu(), out)
 

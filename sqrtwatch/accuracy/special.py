@@ -10,8 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqrtwatch.accuracy.evaluate import call_impl
-from sqrtwatch.accuracy.formats import RealFormat, component_format, is_complex
+import numpy as np
+import torch
+
+from sqrtwatch.accuracy.numerics import (
+    RealFormat,
+    component_format,
+    ieee_mode,
+    is_complex,
+    sqrt_reference_float64,
+)
+from sqrtwatch.accuracy.sweep import call_impl
 
 LAYOUTS = ("single", "body", "tail", "strided")
 LONG_LENGTH = 1031  # odd and prime: the last element falls outside any vector width
@@ -32,8 +41,6 @@ class SpecialCase:
 
 def real_cases(fmt: RealFormat) -> list[SpecialCase]:
     """IEEE 754 sqrt at the edges of ``fmt``; expected roots are exact (correctly rounded)."""
-    from sqrtwatch.accuracy.reference import sqrt_reference_float64
-
     tiny_subnormal = 2.0 ** (fmt.emin - fmt.mantissa_bits)
     smallest_normal = 2.0**fmt.emin
     largest = (2.0 - 2.0**-fmt.mantissa_bits) * 2.0**fmt.emax
@@ -54,11 +61,8 @@ def real_cases(fmt: RealFormat) -> list[SpecialCase]:
         "NaN": math.nan,
         "-NaN": -math.nan,
     }
-    import numpy as np
-    import torch
-
     # The float64 MPFR roots of these values, rounded to fmt, are correctly rounded:
-    # every value is exact in fmt and 53 >= 2p + 2 (see reference.py).
+    # every value is exact in fmt and 53 >= 2p + 2 (see numerics.py).
     roots, _ = sqrt_reference_float64(np.array(list(values.values()), dtype=np.float64))
     rounded = torch.from_numpy(roots).to(fmt.torch_dtype()).double().tolist()
     return [SpecialCase(name, value, root) for (name, value), root in zip(values.items(), rounded)]
@@ -104,8 +108,6 @@ def cases_for(dtype: str) -> list[SpecialCase]:
 
 def _layout_inputs(value, layout: str, dtype):
     """``(tensor, index)``: ``value`` placed in a tensor of the given layout."""
-    import torch
-
     if layout == "single":
         return torch.tensor([value], dtype=dtype), 0
     if layout in ("body", "tail"):
@@ -142,16 +144,20 @@ def check_special_values(fn, name: str, dtype: str, device: str) -> dict:
     """Run every special case of ``dtype`` in every layout: ``{tested, failed, cases}``.
 
     ``cases`` lists the failing cases with what each layout returned."""
-    import torch
-
     torch_dtype = getattr(torch, dtype)
     failures = []
-    cases = cases_for(dtype)
+    with ieee_mode():  # the table's subnormals and roots, whatever mode the implementation set
+        cases = cases_for(dtype)
     for case in cases:
         got = {}
         for layout in LAYOUTS:
-            x, index = _layout_inputs(case.value, layout, torch_dtype)
-            got[layout] = call_impl(fn, x, device, name)[index].item()
+            # Python floats convert to the dtype, and results back, with subnormals honoured:
+            # in a flushed mode the subnormal cases would already be 0 going in.
+            with ieee_mode():
+                x, index = _layout_inputs(case.value, layout, torch_dtype)
+            result = call_impl(fn, x, device, name)
+            with ieee_mode():
+                got[layout] = result[index].item()
         wrong = [layout for layout in LAYOUTS if not _matches(got[layout], case)]
         if wrong:
             failures.append(
