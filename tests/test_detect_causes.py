@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import random
 
@@ -20,7 +21,7 @@ from tests.conftest import run_sqrtwatch
 
 COMPLEX = BenchmarkSpec("bench_throughput.Sqrt.time_sqrt", [["'complex64'", "'float32'"]], ["dtype"])
 MISMATCHES = BenchmarkSpec(
-    "bench_accuracy.Exhaustive.track_mismatches", [["'float32'"]], ["dtype"], unit="mismatches"
+    "bench_accuracy.Exhaustive.track_mismatches", [["'float32'"]], ["dtype"], unit="count"
 )
 CONTEXT = {
     "python": "3.11.7",
@@ -109,7 +110,8 @@ def test_a_code_change_has_the_commit_as_its_cause_in_every_format(tmp_path):
     (alert,) = json.loads(run_sqrtwatch("alerts", "--db", url, "--format", "json").stdout)
     assert alert["cause"] == {"commit": [commit_hash(7), commit_hash(8)]}
     markdown = run_sqrtwatch("alerts", "--db", url, "--format", "markdown").stdout
-    assert "| cause |" in markdown and f"commit {commit_hash(7)[:8]} -> {commit_hash(8)[:8]}" in markdown
+    shown = html.unescape(markdown)  # the markdown is HTML-escaped (sqrtwatch/render.py)
+    assert "| cause |" in shown and f"commit {commit_hash(7)[:8]} -> {commit_hash(8)[:8]}" in shown
     compare = run_sqrtwatch(
         "compare", f"commit:{commit_hash(7)}", f"commit:{commit_hash(8)}", "--db", url
     ).stdout
