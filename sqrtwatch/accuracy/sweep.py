@@ -227,7 +227,14 @@ def chunk_progress(total: int, description: str):
 
 def call_impl(fn, x, device: str, name: str):
     """``fn(x)`` computed on ``device`` and returned on the CPU, after checking its shape/dtype."""
-    result = fn(x.to(device))
+    # A copy, so that an implementation working in place (x.sqrt_()) cannot change the
+    # inputs the reference is computed from; it is refused instead.
+    given = x.to(device, copy=True)
+    result = fn(given)
+    if not _same_bits(given, x):
+        raise ImplOutputError(
+            f"{name} modified its input in place; an implementation must return a new tensor"
+        )
     if not isinstance(result, torch.Tensor):
         raise ImplOutputError(f"{name} returned {type(result).__name__}, not a tensor")
     if result.dtype != x.dtype or result.shape != x.shape:
@@ -236,6 +243,13 @@ def call_impl(fn, x, device: str, name: str):
             f"for {x.dtype} of shape {tuple(x.shape)}"
         )
     return result.cpu()
+
+
+def _same_bits(given, original) -> bool:
+    """Whether ``given`` (on any device) still holds exactly the bits of ``original`` (NaNs included)."""
+    given = given.cpu().contiguous()
+    original = original.contiguous()
+    return given.shape == original.shape and torch.equal(given.view(torch.uint8), original.view(torch.uint8))
 
 
 def mismatch_mask(result, reference, fmt: RealFormat):
