@@ -82,17 +82,18 @@ def newest_runs(runs: pd.DataFrame) -> tuple[int, ...]:
     return tuple(int(run_id) for run_id in ordered.groupby(["machine", "env_name"])["run_id"].last())
 
 
-def headline(catalog: pd.DataFrame) -> pd.DataFrame:
+def headline(values: pd.DataFrame) -> pd.DataFrame:
     """Rows (benchmark, params, param_dict, param_index) of the headline cell per (benchmark, device, dtype).
 
-    The headline cell has the largest size, then asv's first parameter values.
-
-    Large sizes are where throughput meets the memory roofline, which makes them
-    the number worth watching; other parameters take their first declared value.
+    The headline cell is the largest size the given values measured (status ok), then asv's
+    first parameter values. Large sizes are where throughput meets the memory roofline,
+    which makes them the number worth watching; a cell the newest runs skipped (outside
+    the quick profile) or failed has nothing to show, so it is never the headline.
     """
-    if catalog.empty:
-        return catalog.assign(device=[], dtype=[])
-    frame = with_param_columns(catalog.copy(), ["device", "dtype", "size"])
+    measured = values[values["status"] == "ok"] if "status" in values else values
+    if measured.empty:
+        return measured.assign(device=[], dtype=[])
+    frame = with_param_columns(measured.copy(), ["device", "dtype", "size"])
     frame["_size"] = pd.to_numeric(frame["size"], errors="coerce")
     frame = frame.sort_values(["_size", "param_index"], ascending=[False, True])
     return frame.drop_duplicates(["benchmark", "device", "dtype"]).drop(columns="_size")
@@ -160,15 +161,44 @@ def accuracy_grid(accuracy: pd.DataFrame, impl: str = "torch.sqrt") -> pd.DataFr
     return pd.DataFrame(rows, columns=columns)
 
 
+# The x axes of a trend (DESIGN.md): when each run ran, the commit of this repository
+# measured (commit date order), or the torch version (release order).
+X_RUN_TIME, X_COMMIT, X_TORCH = "run_time", "commit", "torch_version"
+X_AXES = {X_RUN_TIME: "run time", X_COMMIT: "commit", X_TORCH: "torch version"}
+TREND_COLUMNS = [
+    "label",
+    "run_time",
+    "commit",
+    "commit_date",
+    "torch_version",
+    "value",
+    "low",
+    "high",
+    "commit_hash",
+    "machine",
+    "n_samples",
+    "runs",
+]
+
+
+def series_labels(frame: pd.DataFrame) -> pd.Series:
+    """The machine, and the environment too where a machine has several (a torch matrix)."""
+    if "env_name" not in frame or frame.empty:
+        return frame["machine"]
+    several = frame.groupby("machine")["env_name"].transform("nunique") > 1
+    return frame["machine"].where(~several, frame["machine"] + " · " + frame["env_name"].astype(str))
+
+
 def trend_series(
     values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Points of a trend chart: label (machine), ``x``, value, low, high and hover fields.
+    """Points of a trend chart (TREND_COLUMNS): label, the ``x`` column, value, low, high, hover fields.
 
     ``band`` is ``ci`` (asv's 99 % confidence interval) or ``iqr``. With ``divide_by``
     (same-run copy times: run_id, value; see :func:`copy_roofline`), values and band are
     divided by the copy of the same run, which normalizes away the machine's speed.
-    Over torch versions the points of one version are summarized by their median.
+    Over run time every run is a point; over commits and torch versions the runs of one
+    commit or version are summarized by their median, in commit-date or release order.
     """
     low_col, high_col = ("ci_99_a", "ci_99_b") if band == "ci" else ("q_25", "q_75")
     frame = values[values["status"] == "ok"].copy()
@@ -180,33 +210,62 @@ def trend_series(
         factor = factor[frame.index]
         for column in ("value", "low", "high"):
             frame[column] = frame[column] / factor
-    frame["label"] = frame["machine"]
+    frame["label"] = series_labels(frame)
     frame["commit_hash"] = frame["commit_hash"].str[:8]
-    if x == "torch_version":
-        frame = frame.dropna(subset=["torch_version"])
-        grouped = frame.groupby(["label", "torch_version"], as_index=False)
-        frame = grouped.agg(
-            value=("value", "median"),
-            low=("low", "median"),
-            high=("high", "median"),
-            commit_hash=("commit_hash", lambda hashes: ", ".join(sorted(set(hashes)))),
-            machine=("machine", "first"),
-            n_samples=("n_samples", "sum"),
-            commit_date=("commit_date", "max"),
-        )
-        frame = frame.iloc[_version_order(frame["torch_version"])]
-    columns = [
-        "label",
-        "commit_date",
-        "torch_version",
-        "value",
-        "low",
-        "high",
-        "commit_hash",
-        "machine",
-        "n_samples",
-    ]
-    return frame[columns].reset_index(drop=True)
+    frame["commit"] = frame["commit_hash"]
+    frame["run_time"] = run_times(frame)
+    frame["runs"] = 1
+    if x in (X_COMMIT, X_TORCH):
+        frame = frame.dropna(subset=[x])
+        summaries = {
+            "value": ("value", "median"),
+            "low": ("low", "median"),
+            "high": ("high", "median"),
+            "commit_hash": ("commit_hash", lambda hashes: ", ".join(sorted(set(hashes)))),
+            X_TORCH: (X_TORCH, lambda versions: ", ".join(sort_versions(versions))),
+            X_COMMIT: (X_COMMIT, "first"),
+            "machine": ("machine", "first"),
+            "n_samples": ("n_samples", "sum"),
+            "commit_date": ("commit_date", "max"),
+            "run_time": ("run_time", "max"),
+            "runs": ("runs", "sum"),
+        }
+        del summaries[x]
+        frame = frame.groupby(["label", x], as_index=False).agg(**summaries)
+        if x == X_TORCH:
+            frame = frame.iloc[_version_order(frame[X_TORCH])]
+        else:
+            frame = frame.sort_values(["commit_date", "run_time"], kind="stable")
+    else:
+        frame = frame.sort_values("run_time", kind="stable")
+    return frame[TREND_COLUMNS].reset_index(drop=True)
+
+
+def run_times(frame: pd.DataFrame) -> pd.Series:
+    """When each value was measured (asv's ``started_at``), else its commit date."""
+    if "measured_at" not in frame:
+        return frame["commit_date"]
+    measured = pd.to_datetime(frame["measured_at"], unit="ms", utc=True)
+    return measured.fillna(frame["commit_date"])
+
+
+# Time units for the y axis: a value of 12e-6 s reads as 12 us, not 0.000012.
+_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def readable_time_unit(points: pd.DataFrame, unit: str) -> tuple[pd.DataFrame, str]:
+    """``points`` in the time unit that puts their median between 1 and 1000, and that unit.
+
+    Units other than seconds are returned unchanged.
+    """
+    if unit != "seconds" or points.empty:
+        return points, unit
+    typical = float(points["value"].abs().median())
+    scale, name = next(((s, n) for s, n in _TIME_UNITS if typical >= s), _TIME_UNITS[-1])
+    scaled = points.copy()
+    for column in ("value", "low", "high"):
+        scaled[column] = scaled[column] / scale
+    return scaled, f"{name} per call"
 
 
 def _version_key(version: str) -> tuple:
@@ -233,13 +292,8 @@ def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.Data
     for alert in alerts.itertuples():
         points = series[
             (series["machine"] == alert.machine)
-            & (series["commit_hash"].str.startswith(alert.commit_after[:8]))
+            & series["commit_hash"].str.contains(alert.commit_after[:8], regex=False)
         ]
-        if x == "torch_version":
-            points = series[
-                (series["machine"] == alert.machine)
-                & series["commit_hash"].str.contains(alert.commit_after[:8])
-            ]
         if points.empty:
             continue
         point = points.iloc[0]

@@ -12,7 +12,7 @@ import torch
 from asv.results import Results
 
 from tests.conftest import REPO_ROOT, run_sqrtwatch
-from tests.test_dashboard_pages import chart_data, numbers, open_page, trace
+from tests.test_dashboard_pages import PAGES, chart_data, numbers, open_page, trace
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +89,21 @@ def test_dashboard_trend_chart_shows_the_measured_value(ingested, monkeypatch):
     query = {"bench": BENCHMARK} | {f"p.{name}": text.strip("'") for name, text in CELL.items()}
     app = open_page("trends", query)
     assert numbers(trace(chart_data(app), row["machine"])["y"]) == pytest.approx([row["value"]], rel=1e-9)
+
+
+def test_every_page_shows_the_real_quick_run(ingested, monkeypatch):
+    """After a first quick run the Overview's throughput panel plots what the run measured."""
+    monkeypatch.setenv("SQRTWATCH_DB", ingested)
+    run_sqrtwatch("detect", "--db", ingested)
+    for page in PAGES:
+        open_page(page)
+    measured: dict[str, list[float]] = {}
+    for r in exported(ingested):
+        if r["benchmark"] == "bench_throughput.Bandwidth.track_gbps" and r["status"] == "ok":
+            measured.setdefault(r["params"]["dtype"].strip("'"), []).append(r["value"])
+    assert measured, "the quick profile measures the Bandwidth cells at 1e7 elements"
+    panel = chart_data(open_page("overview"))
+    shown = {t["name"]: numbers(t["y"]) for t in panel if t.get("xaxis", "x") == "x"}  # the GB/s row
+    assert set(shown) == set(measured)
+    for dtype, (value,) in shown.items():
+        assert value > 0 and value in measured[dtype]

@@ -1,4 +1,4 @@
-"""Trends: one benchmark at one parameter combination over commits or torch versions."""
+"""Trends: one benchmark at one parameter combination over run time, commits or torch versions."""
 
 import streamlit as st
 
@@ -34,7 +34,14 @@ series_values = data.values(src, (benchmark,), (params,))
 machines = url_multiselect(
     "Machines", sorted(series_values["machine"].unique()), "machine", help="Empty: all machines"
 )
-x = url_select("X axis", ["commit_date", "torch_version"], "x", format_func=lambda v: v.replace("_", " "))
+x = url_select(
+    "X axis",
+    list(frames.X_AXES),
+    "x",
+    format_func=frames.X_AXES.get,
+    help="Run time: every run; commit or torch version: the median of their runs, "
+    "in commit-date or release order",
+)
 band = url_select(
     "Band",
     ["ci", "iqr"],
@@ -65,6 +72,7 @@ alerts = data.alerts(src, "all")
 alerts = (
     alerts[(alerts["benchmark"] == benchmark) & (alerts["params"] == params)] if not alerts.empty else alerts
 )
+points, unit = frames.readable_time_unit(points, unit)
 markers = frames.alert_markers(alerts, points, x)
 
 st.caption(f"`{benchmark}` · {frames.params_text(params)} · unit: {unit}")
