@@ -95,9 +95,10 @@ def _read(src: Source, query, *args, **kwargs):
 
 
 def _with_dates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Commit dates (ms since the epoch, as asv writes them) as UTC timestamps."""
-    if "commit_date" in frame:
-        frame["commit_date"] = pd.to_datetime(frame["commit_date"], unit="ms", utc=True)
+    """Commit dates and run times (ms since the epoch, as asv writes them) as UTC timestamps."""
+    for column in ("commit_date", "run_time"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
     return frame
 
 

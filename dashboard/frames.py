@@ -242,11 +242,10 @@ def trend_series(
 
 
 def run_times(frame: pd.DataFrame) -> pd.Series:
-    """When each value was measured (asv's ``started_at``), else its commit date."""
-    if "measured_at" not in frame:
+    """When each run measured (the runs' ``run_time``), else its commit date."""
+    if "run_time" not in frame:
         return frame["commit_date"]
-    measured = pd.to_datetime(frame["measured_at"], unit="ms", utc=True)
-    return measured.fillna(frame["commit_date"])
+    return frame["run_time"].fillna(frame["commit_date"])
 
 
 # Time units for the y axis: a value of 12e-6 s reads as 12 us, not 0.000012.
@@ -521,13 +520,31 @@ def trend_link_params(benchmark: str, params: str, machine: str | None = None) -
     return link
 
 
+def cause_text(cause) -> str:
+    """An alert's cause (context field -> [before, after], as a dict or JSON text) as one line.
+
+    ``torch_version: 2.13.0 → 2.14.1; threads: 2 → 1``, or ``none recorded`` when no
+    recorded context field differs between the runs before and after the change.
+    """
+    if isinstance(cause, str):
+        cause = json.loads(cause) if cause.strip() else None
+    if not isinstance(cause, dict) or not cause:
+        return "none recorded"
+    return "; ".join(f"{name}: {_plain(pair[0])} → {_plain(pair[1])}" for name, pair in cause.items())
+
+
+def _plain(value) -> str:
+    return "none" if value is None else str(value)
+
+
 def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:
-    """Alerts as shown in the Alerts page, with a link to each alert's trend chart."""
-    columns = ["id", "kind", "status", "resolved", "benchmark", "parameters", "machine", "ratio", "commit_before",
-               "commit_after", "detected_at", "triage_note", "trend"]  # fmt: skip
+    """Alerts as shown in the Alerts page, with their cause and a link to each alert's trend chart."""
+    columns = ["id", "kind", "status", "resolved", "benchmark", "parameters", "machine", "ratio", "cause",
+               "commit_before", "commit_after", "detected_at", "triage_note", "trend"]  # fmt: skip
     if alerts.empty:
         return pd.DataFrame(columns=columns)
     table = alerts.assign(
+        cause=alerts["cause"].map(cause_text) if "cause" in alerts else "none recorded",
         parameters=alerts["params"].map(params_text),
         commit_before=alerts["commit_before"].fillna("").str[:8],
         commit_after=alerts["commit_after"].str[:8],

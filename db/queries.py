@@ -51,8 +51,6 @@ VALUE_COLUMNS = (
     ResultValue.q_25,
     ResultValue.q_75,
     ResultValue.n_samples,
-    # When asv started this benchmark in the run (ms since the epoch): the run-time axis.
-    ResultValue.started_at.label("measured_at"),
 )
 
 

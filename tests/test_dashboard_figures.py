@@ -256,3 +256,20 @@ def test_context_events_are_dotted_lines_with_their_text():
     (line,) = figure.layout.shapes
     assert line.line.dash == "dot" and pd.Timestamp(line.x0) == points["run_time"].iloc[1]
     assert figure.layout.annotations[0].text == "torch 2.13.0 → 2.14.1"
+
+
+@pytest.mark.parametrize(
+    ("cause", "text"),
+    [
+        ({"torch_version": ["2.13.0", "2.14.1"]}, "torch_version: 2.13.0 → 2.14.1"),
+        (
+            '{"threads": [2, 1], "subnormals_flushed": [false, true]}',
+            "threads: 2 → 1; subnormals_flushed: False → True",
+        ),
+        ({"cpu_model": [None, "AMD EPYC"]}, "cpu_model: none → AMD EPYC"),
+        ({}, "none recorded"),
+        (None, "none recorded"),
+    ],
+)
+def test_alert_cause_reads_as_one_line(cause, text):
+    assert frames.cause_text(cause) == text
