@@ -1,0 +1,55 @@
+"""A short run of scripts/simulate_nights.py: real nightly runs through the workflow's commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+THREADS_FROM = 6
+# One cell of the quick profile that runs on every core (1e5 elements > torch's grain size).
+CELL = r"bench_throughput\.SqrtDomain\.time_sqrt\('cpu', 'float32', 100000, 'positive'\)"
+
+
+@pytest.fixture(scope="module")
+def simulation(tmp_path_factory):
+    """Eight nights in this Python's environment, threads halved from night 6 on."""
+    workdir = tmp_path_factory.mktemp("nights")
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "simulate_nights.py"),
+        str(workdir),
+        "--nights=8",
+        f"--threads-from={THREADS_FROM}",
+        "--flush-from=0",
+        "--upgrade-from=0",
+        f"--bench={CELL}",
+        f"--python={sys.executable}",
+    ]
+    completed = subprocess.run(command, cwd=REPO_ROOT, text=True, capture_output=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    nights = json.loads((workdir / "nights.json").read_text())
+    alerts = {alert["id"]: alert for alert in json.loads((workdir / "alerts.json").read_text())}
+    return nights, alerts
+
+
+def test_quiet_nights_raise_no_alert(simulation):
+    nights, _ = simulation
+    assert [night["new_alerts"] for night in nights if night["night"] < THREADS_FROM] == [[]] * (
+        THREADS_FROM - 1
+    )
+
+
+def test_halved_threads_raise_a_regression_caused_by_the_thread_count(simulation):
+    nights, alerts = simulation
+    new = [alerts[i] for night in nights if night["night"] >= THREADS_FROM for i in night["new_alerts"]]
+    (alert,) = [a for a in new if a["kind"] == "regression"]
+    assert alert["ratio"] > 1.2  # 2 -> 1 thread on 1e5 elements: ~1.5x on the 2-core dev box
+    threads = [pair for field, pair in alert["cause"].items() if "thread" in field]
+    assert threads and threads[0][0] != threads[0][1], alert["cause"]
