@@ -78,7 +78,7 @@ def _compile(benchmark: str | None) -> re.Pattern | None:
 
 
 def iter_records(engine: Engine, pattern: re.Pattern | None, machine: str | None) -> Iterator[dict[str, Any]]:
-    """Export records in a stable order: commit date, commit, machine, env, benchmark, asv param order."""
+    """Export records in a stable order: commit date, commit, machine, env, run, benchmark, asv param order."""
     with engine.connect() as connection:
         benchmark_ids = _matching_benchmarks(connection, pattern)
         statement = (
@@ -114,6 +114,7 @@ def iter_records(engine: Engine, pattern: re.Pattern | None, machine: str | None
                 Revision.commit_hash,
                 Machine.name,
                 Environment.name,
+                Run.measured_at,  # several runs of one commit: in the order they ran
                 Benchmark.name,
                 Benchmark.version,
                 ResultValue.param_index,

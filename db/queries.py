@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from .schema.models import (
@@ -27,6 +27,10 @@ from .schema.models import (
     Run,
 )
 
+# When a run measured (ms since the epoch): its measured_at, else (files that
+# record no started_at) its commit's date. Runs are ordered by it, then by id.
+RUN_TIME = case((Run.measured_at > 0, Run.measured_at), else_=func.coalesce(Revision.date, 0))
+
 RUN_COLUMNS = (
     Run.id.label("run_id"),
     Machine.name.label("machine"),
@@ -37,6 +41,8 @@ RUN_COLUMNS = (
     Run.build_variant,
     Run.cpu_isa,
     Run.threads,
+    RUN_TIME.label("run_time"),
+    Run.hardware,
 )
 
 VALUE_COLUMNS = (
@@ -100,9 +106,9 @@ def count_runs(session: Session) -> int:
 
 
 def runs(session: Session) -> pd.DataFrame:
-    """Every run with its machine, environment, commit and torch build, oldest commit first."""
+    """Every run with its machine, hardware, environment, commit, torch build and run time, oldest first."""
     statement = _join_runs(select(*RUN_COLUMNS, Run.profile, Run.ingested_at).select_from(Run)).order_by(
-        Revision.date, Run.id
+        RUN_TIME, Run.id
     )
     return _frame(session, statement)
 
@@ -156,9 +162,9 @@ def benchmark_params(session: Session) -> pd.DataFrame:
 
 
 def newest_run_ids(session: Session) -> list[int]:
-    """The newest run (by commit date, then id) of each machine and environment."""
+    """The newest run (by run time, then id) of each machine and environment."""
     ordered = _join_runs(select(Run.id, Run.machine_id, Run.environment_id).select_from(Run)).order_by(
-        Revision.date, Run.id
+        RUN_TIME, Run.id
     )
     frame = _frame(session, ordered)
     return [int(run_id) for run_id in frame.groupby(["machine_id", "environment_id"])["id"].last()]
@@ -187,16 +193,16 @@ def values(
         statement = statement.where(Machine.name == machine)
     if run_ids is not None:
         statement = statement.where(Run.id.in_(list(run_ids)))
-    return _frame(session, statement.order_by(Revision.date, Run.id))
+    return _frame(session, statement.order_by(RUN_TIME, Run.id))
 
 
 def series(session: Session, benchmark: str, params: str, machine: str | None = None) -> pd.DataFrame:
-    """One benchmark at one parameter combination over every run (oldest commit first)."""
+    """One benchmark at one parameter combination over every run (oldest run first)."""
     return values(session, [benchmark], params=[params], machine=machine)
 
 
 def accuracy_results(session: Session) -> pd.DataFrame:
-    """Every stored accuracy report with its run, oldest commit first."""
+    """Every stored accuracy report with its run, oldest run first."""
     statement = _join_runs(
         select(
             *RUN_COLUMNS[:5],
@@ -218,7 +224,7 @@ def accuracy_results(session: Session) -> pd.DataFrame:
         )
         .select_from(AccuracyResult)
         .join(Run, Run.id == AccuracyResult.run_id)
-    ).order_by(Revision.date, Run.id)
+    ).order_by(RUN_TIME, Run.id)
     return _frame(session, statement)
 
 
@@ -233,3 +239,22 @@ def alerts(session: Session, status: str = "all") -> pd.DataFrame:
     if status == "active":
         statement = statement.where(Alert.resolved.is_(False))
     return _frame(session, statement)
+
+
+def upgrades(session: Session) -> pd.DataFrame:
+    """The upgrade view: per machine, hardware and cell, the newest value of each torch version in release order.
+
+    See :func:`sqrtwatch.db.detection.upgrades.upgrade_view` for the columns.
+    """
+    from .detection.upgrades import upgrade_view
+
+    return upgrade_view(session)
+
+
+def alert_causes(session: Session, status: str = "all") -> pd.DataFrame:
+    """Alerts as :func:`alerts` gives them, plus ``cause_text``: their cause in one line."""
+    from .detection.causes import describe
+
+    frame = alerts(session, status)
+    frame["cause_text"] = [describe(cause) for cause in frame["cause"]] if len(frame) else []
+    return frame

@@ -2,7 +2,8 @@
 
 Numerics of one torch version differ by CPU ISA and math-library path, so every
 results file gets a context file beside it. Run as ``python -m sqrtwatch.context``
-inside an environment to print that environment's context as JSON.
+inside an environment, with the environment variables of its benchmark processes,
+to print what those processes see as JSON (see docs/history.md for the fields).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 CONTEXT_DIR_NAME = "sqrtwatch-context"
-CONTEXT_FORMAT_VERSION = 1
+CONTEXT_FORMAT_VERSION = 2
+# Environment variables that change which code runs or how many threads it gets.
+RECORDED_ENV_PREFIXES = ("OMP_", "MKL_", "KMP_", "GOMP_", "OPENBLAS_", "DNNL_", "ONEDNN_", "SQRTWATCH_")
+RECORDED_ENV_NAMES = ("ATEN_CPU_CAPABILITY", "LD_PRELOAD", "CUDA_VISIBLE_DEVICES", "NPY_DISABLE_CPU_FEATURES")
+# Set per run by sqrtwatch itself (a temporary folder, the database): not conditions of the run.
+UNRECORDED_ENV_NAMES = ("SQRTWATCH_DETAIL_DIR", "SQRTWATCH_DB")
+# The smallest float32 subnormal times a few: it survives arithmetic unless subnormals are flushed.
+FLOAT32_SUBNORMAL = 1e-40
 
 
 def cpu_model() -> str:
@@ -55,15 +63,90 @@ def _config_versions(torch) -> dict[str, str]:
     versions = {}
     patterns = {
         "mkl": r"Intel\(R\) (?:oneAPI )?Math Kernel Library Version ([\w.]+)",
-        "onednn": r"oneDNN v([\w.]+)",
+        "onednn": r"(?:oneDNN|MKL-DNN) v([\w.]+)",
         "openmp": r"OpenMP (\d+)",
         "lapack": r"LAPACK is enabled \(usually provided by ([^)]+)\)",
+        "blas": r"BLAS_INFO=(\w+)",
     }
     for name, pattern in patterns.items():
         match = re.search(pattern, shown)
         if match:
             versions[name] = match.group(1)
+    if torch.backends.cudnn.is_available():
+        versions["cudnn"] = str(torch.backends.cudnn.version())
     return versions
+
+
+def thread_pools() -> list[dict[str, Any]]:
+    """The BLAS and OpenMP libraries loaded in this process, as threadpoolctl sees them."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keep = ("internal_api", "version", "num_threads", "threading_layer", "architecture")
+    pools = [{key: info.get(key) for key in keep} for info in threadpool_info()]
+    return sorted(pools, key=lambda pool: json.dumps(pool, sort_keys=True))
+
+
+def subnormals_flushed(torch, numpy) -> dict[str, bool]:
+    """Whether float32 subnormals come out of arithmetic as zero (FTZ/DAZ set in this process).
+
+    A library built with ``-ffast-math``, or ``torch.set_flush_denormal(True)``, sets
+    the CPU's flush modes for the whole process, so torch and NumPy are both checked.
+    """
+    tiny = torch.tensor(FLOAT32_SUBNORMAL, dtype=torch.float32)
+    array = numpy.array([FLOAT32_SUBNORMAL], dtype=numpy.float32)
+    return {
+        "torch": bool((tiny * 1.0).item() == 0.0),
+        "numpy": bool((array * numpy.float32(1.0))[0] == 0.0),
+    }
+
+
+def recorded_env() -> dict[str, str]:
+    """The environment variables that can change what a benchmark process measures."""
+    return {
+        name: value
+        for name, value in sorted(os.environ.items())
+        if (name.startswith(RECORDED_ENV_PREFIXES) or name in RECORDED_ENV_NAMES)
+        and name not in UNRECORDED_ENV_NAMES
+    }
+
+
+def cpu_affinity() -> int | None:
+    """How many cores this process may run on (what the suite's ``threads='all'`` uses)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity masks
+        return os.cpu_count()
+
+
+def os_image() -> str:
+    """The OS image: the CI runner image where it says so, else the distribution's name."""
+    # GitHub's hosted runners name their image in these (mixed-case) variables.
+    image, version = os.environ.get("ImageOS"), os.environ.get("ImageVersion")  # noqa: SIM112
+    if image and version:
+        return f"{image} {version}"
+    release = Path("/etc/os-release")
+    if release.exists():
+        for line in release.read_text(errors="replace").splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    return platform.platform(terse=True)
+
+
+def gpu_driver() -> str | None:
+    """The NVIDIA or AMD kernel driver version, where the driver reports one."""
+    for path, pattern in (
+        ("/proc/driver/nvidia/version", r"Kernel Module\s+(?:for \S+\s+)?([\d.]+)"),
+        ("/sys/module/amdgpu/version", r"(\S+)"),
+    ):
+        try:
+            match = re.search(pattern, Path(path).read_text(errors="replace"))
+        except OSError:
+            continue
+        if match:
+            return match.group(1)
+    return None
 
 
 def devices(torch) -> dict[str, Any]:
@@ -96,13 +179,20 @@ def collect_context() -> dict[str, Any]:
         "build_variant": build_variant(torch),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "cpu_affinity": cpu_affinity(),
         "cpu_isa": torch.backends.cpu.get_cpu_capability(),
         "aten_cpu_capability_env": os.environ.get("ATEN_CPU_CAPABILITY"),
+        "mkl_enable_instructions": os.environ.get("MKL_ENABLE_INSTRUCTIONS"),
         "mkl_available": torch.backends.mkl.is_available(),
         "math_libraries": _config_versions(torch),
+        "thread_pools": thread_pools(),
         "numpy_version": numpy.__version__,
         "threads": torch.get_num_threads(),
         "interop_threads": torch.get_num_interop_threads(),
+        "subnormals_flushed": subnormals_flushed(torch, numpy),
+        "os_image": os_image(),
+        "env": recorded_env(),
+        "gpu_driver": gpu_driver(),
         **devices(torch),
     }
 

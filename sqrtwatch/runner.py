@@ -1,4 +1,4 @@
-"""``sqrtwatch run``: run the asv suites here, then record each results file's context.
+"""``sqrtwatch run``: run the asv suites here, then record each results file's context and archive both.
 
 By default asv runs in the current Python environment (no rebuild per commit); with
 torch versions given, it runs in one asv virtualenv per version (see asv.conf.json and
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqrtwatch import asv_output, torch_matrix
-from sqrtwatch.context import collect_context, context_path, write_context
+from sqrtwatch.archive import archive_dir, archive_run
+from sqrtwatch.context import context_path, write_context
 
 PROFILE_ENV_VAR = "SQRTWATCH_PROFILE"
 # The accuracy suite writes its rich detail (worst inputs, special values,
@@ -163,13 +164,17 @@ def run_suites(
         else:
             commit = checkout.head_commit()
             env_args = ["--environment", f"existing:{sys.executable}", "--set-commit-hash", commit]
-            _run_asv(checkout, config_path, detail_dir, machine, profile, bench, env_args)
+            env = benchmark_env(profile, detail_dir)
+            _run_asv(checkout, config_path, env, machine, profile, bench, env_args)
+            context = collect_context_as_benchmarks(checkout, env)
             accuracy = load_accuracy_details(detail_dir)
-            written = record_contexts(results_dir, machine, commit, profile=profile, accuracy=accuracy)
+            written = record_contexts(results_dir, machine, commit, profile, accuracy, context)
             if not written:
                 raise RunError(f"asv wrote no results for commit {commit[:8]} under {results_dir / machine}")
     for path in written:
         print(f"context: {path}")
+        archive_run(results_dir, machine, path.stem)
+    print(f"archived {len(written)} results files under {archive_dir(results_dir)}")
 
 
 def _run_matrix(
@@ -192,8 +197,9 @@ def _run_matrix(
         config_path.write_text(json.dumps(config, indent=2))
         hash_file = config_path.with_name("commits.txt")
         hash_file.write_text("".join(f"{commit}\n" for commit in commits))
-        _run_asv(checkout, config_path, detail_dir, machine, profile, bench, [f"HASHFILE:{hash_file}"])
-        return record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir)
+        env = benchmark_env(profile, detail_dir)
+        _run_asv(checkout, config_path, env, machine, profile, bench, [f"HASHFILE:{hash_file}"])
+        return record_matrix_contexts(config_path, results_dir, machine, commits, profile, detail_dir, env)
     except torch_matrix.MatrixError as exc:
         raise RunError(str(exc)) from exc
 
@@ -215,20 +221,38 @@ def launch_method() -> str:
     return "forkserver"
 
 
+def benchmark_env(profile: str, detail_dir: Path) -> dict[str, str]:
+    """The environment variables asv, and so every benchmark process, runs with."""
+    return {**os.environ, PROFILE_ENV_VAR: profile, DETAIL_ENV_VAR: str(detail_dir)}
+
+
+def collect_context_as_benchmarks(checkout: Checkout, env: dict[str, str]) -> dict:
+    """The context as a benchmark process of the ``existing`` environment sees it.
+
+    Collected in a fresh process of this Python with the benchmark processes'
+    environment variables (and so whatever a sitecustomize or an ``LD_PRELOAD`` does
+    to them): thread counts, affinity and floating-point modes are per process.
+    """
+    command = [sys.executable, "-m", "sqrtwatch.context"]
+    completed = subprocess.run(command, cwd=checkout.root, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RunError(f"python -m sqrtwatch.context failed:\n{completed.stderr.strip()}")
+    try:
+        return json.loads(completed.stdout)
+    except json.JSONDecodeError as exc:
+        raise RunError(f"python -m sqrtwatch.context printed no JSON: {exc}") from exc
+
+
 def _run_asv(
     checkout: Checkout,
     config_path: Path,
-    detail_dir: Path,
+    env: dict[str, str],
     machine: str,
     profile: str,
     bench: list[str],
     selection: list[str],
 ) -> None:
     """Register the machine, then ``asv run`` with ``selection`` (environment or commit arguments)."""
-    env = dict(os.environ)
-    env[PROFILE_ENV_VAR] = profile
-    env[DETAIL_ENV_VAR] = str(detail_dir)
-
     _register_machine(config_path, machine, checkout.root, env)
     args = [
         "run",
@@ -276,12 +300,13 @@ def load_accuracy_details(detail_dir: Path) -> list[dict]:
 
 
 def record_contexts(
-    results_dir: Path, machine: str, commit: str, profile: str, accuracy: list[dict]
+    results_dir: Path, machine: str, commit: str, profile: str, accuracy: list[dict], context: dict
 ) -> list[Path]:
-    """Write the context of this environment beside each results file of ``commit``."""
-    context = collect_context() | {"profile": profile, "sqrtwatch_commit": commit, "accuracy": accuracy}
+    """Write ``context`` (of this environment) beside each results file of ``commit``."""
+    context = context | {"profile": profile, "sqrtwatch_commit": commit, "accuracy": accuracy}
     written = []
-    for results_file in sorted((results_dir / machine).glob(f"{commit[:8]}-*.json")):
+    # Only the existing environment's files: a matrix run of the same commit has its own contexts.
+    for results_file in sorted((results_dir / machine).glob(f"{commit[:8]}-existing-*.json")):
         path = context_path(results_dir, machine, results_file.stem)
         write_context(path, context)
         written.append(path)
@@ -289,7 +314,13 @@ def record_contexts(
 
 
 def record_matrix_contexts(
-    config_path: Path, results_dir: Path, machine: str, commits: list[str], profile: str, detail_dir: Path
+    config_path: Path,
+    results_dir: Path,
+    machine: str,
+    commits: list[str],
+    profile: str,
+    detail_dir: Path,
+    environ: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write, beside each results file of the matrix run, the context of the environment that made it.
 
@@ -306,7 +337,7 @@ def record_matrix_contexts(
         results_files = [results_dir / get_filename(machine, commit, env.name) for commit in commits]
         if not any(path.is_file() for path in results_files):
             raise RunError(f"asv wrote no results for {env.name} under {results_dir / machine}")
-        env_context = torch_matrix.env_context(env)
+        env_context = torch_matrix.env_context(env, environ)
         torch_matrix.check_installed_torch(requested, env_context["torch_version"], env.name)
         env_context |= {"profile": profile, "asv_env_name": env.name}
         shared = torch_matrix.accuracy_for_torch(shared_accuracy, env_context["torch_version"])

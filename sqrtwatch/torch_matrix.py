@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -85,15 +86,20 @@ def matrix_environments(config_path: Path) -> list:
     return list(get_environments(Config.load(str(config_path)), [], verbose=False))
 
 
-def env_context(env) -> dict[str, Any]:
-    """The context of an asv environment, collected by its own Python."""
+def env_context(env, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The context of an asv environment, collected by its own Python.
+
+    ``environ``: the variables asv's benchmark processes get (default: this process's);
+    the environment's own matrix variables are added as asv adds them.
+    """
     from asv.util import ProcessError
 
     # Run from an empty folder: from the checkout, ``-m`` would import the working
     # tree's sqrtwatch instead of the one installed in the environment.
     try:
         with tempfile.TemporaryDirectory(prefix="sqrtwatch-context-") as empty:
-            output = env.run(["-m", "sqrtwatch.context"], cwd=empty)
+            variables = dict(os.environ if environ is None else environ) | dict(env.env_vars)
+            output = env.run(["-m", "sqrtwatch.context"], cwd=empty, env=variables)
     except ProcessError as exc:
         raise MatrixError(f"{env.name}: python -m sqrtwatch.context failed: {exc}") from exc
     try:

@@ -122,3 +122,53 @@ def _write_context(results_dir: Path, machine: str, commit: str, env_name: str, 
     path = context_path(results_dir, machine, Path(get_filename(machine, commit, env_name)).stem)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"torch_version": torch_version}))
+
+
+def write_run(
+    results_dir: Path,
+    benchmarks: list[BenchmarkSpec],
+    values: dict[str, list[float | None]],
+    started_at: dt.datetime,
+    commit: str = commit_hash(0),
+    machine: str = MACHINE,
+    env_name: str = ENV_NAME,
+    context: dict | None = None,
+    machine_params: dict | None = None,
+    started_by_benchmark: dict[str, dt.datetime] | None = None,
+) -> Path:
+    """Write (or overwrite, as ``asv run`` does) the results file of one run at ``commit``; returns it.
+
+    ``values[name]``: one value per cell. ``context``: written as the run's context
+    file (none when None). ``started_by_benchmark`` gives some benchmarks another
+    ``started_at`` (values asv carried over from an earlier run).
+    """
+    machine_dir = results_dir / machine
+    machine_dir.mkdir(parents=True, exist_ok=True)
+    (machine_dir / "machine.json").write_text(json.dumps({"machine": machine, "version": 1}))
+    suite = {spec.name: spec.as_json() for spec in benchmarks}
+    (results_dir / "benchmarks.json").write_text(json.dumps({**suite, "version": 2}))
+    params = {"machine": machine, "python": "3.11", **(machine_params or {})}
+    results = Results(params, {}, commit, int(START.timestamp() * 1000), "3.11", env_name, {})
+    for spec in benchmarks:
+        cells = values[spec.name]
+        result = BenchmarkResult(
+            result=cells,
+            samples=[samples_around(v) for v in cells],
+            number=[None if v is None else 1 for v in cells],
+            errcode=0 if all(v is not None for v in cells) else 1,
+            stderr="",
+            profile=None,
+        )
+        started = (started_by_benchmark or {}).get(spec.name, started_at)
+        results.add_result(spec.as_json(), result, started_at=started, duration=1.0, record_samples=True)
+    results.save(results_dir)
+    from asv.results import get_filename
+
+    path = results_dir / get_filename(machine, commit, env_name)
+    if context is not None:
+        from sqrtwatch.context import context_path
+
+        target = context_path(results_dir, machine, path.stem)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(context))
+    return path

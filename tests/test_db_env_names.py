@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import platform
 import shutil
@@ -22,7 +23,8 @@ from sqrtwatch.db.schema.models import Alert, Environment, Run
 
 CLONE_PYTHON = "/tmp/some-clone/.venv/bin/python3"
 OTHER_COMMIT = "f" * 40
-STABLE_NAME = f"existing-py{'.'.join(platform.python_version_tuple()[:2])}-torch{torch.__version__}"
+# Python major.minor only: an in-place torch upgrade stays in the series (issue 12).
+STABLE_NAME = f"existing-py{'.'.join(platform.python_version_tuple()[:2])}"
 
 
 def _as_if_run_from(results: Path, out: Path, python: str, commit: str | None = None) -> Path:
@@ -86,7 +88,8 @@ def test_migration_rekeys_runs_stored_under_path_names(asv_results, tmp_path):
     clone_name = get_env_name("existing", CLONE_PYTHON.replace("/", "_"), {}, {})
     original = json.loads(next(asv_results.glob("*/*-existing-*.json")).read_text())
     with engine.begin() as connection:
-        # Back to how ingest stored them before: asv's path-based names, one environment each.
+        # Back to the schema and names before 0004: asv's path-based names, one environment each.
+        command.downgrade(alembic_config(connection), "0004")
         environment = connection.execute(sa.select(Environment.id, Environment.machine_id)).one()
         connection.execute(
             sa.update(Environment).values(name=original["env_name"], python=original["python"])
@@ -100,8 +103,13 @@ def test_migration_rekeys_runs_stored_under_path_names(asv_results, tmp_path):
             sa.update(Run).where(Run.results_file.contains("some-clone")).values(environment_id=clone_env)
         )
         machine = connection.execute(sa.text("SELECT name FROM machines")).scalar_one()
+        # The alerts table as 0004 left it (the model has 0005's columns).
+        columns = ("benchmark", "params", "machine", "env_name", "commit_after", "kind", "status")
+        old_alerts = sa.table("alerts", *map(sa.column, (*columns, "detected_at", "resolved")))
         connection.execute(
-            sa.insert(Alert).values(
+            sa.insert(old_alerts).values(
+                detected_at=dt.datetime.now(dt.timezone.utc),
+                resolved=False,
                 benchmark="b",
                 params="{}",
                 machine=machine,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ import pytest
 import torch
 from asv.results import Results
 
-from tests.conftest import REPO_ROOT, run_sqrtwatch
+from sqrtwatch.archive import ARCHIVE_DIR_NAME
+from tests.conftest import REPO_ROOT, TINY_BENCH, run_sqrtwatch
 from tests.test_dashboard_pages import PAGES, chart_data, numbers, open_page, trace
 
 pytestmark = pytest.mark.slow
@@ -56,6 +58,8 @@ def test_run_writes_asv_results_and_context(asv_results):
 
 
 def test_plain_asv_publish_still_works(asv_results_copy, tmp_path):
+    # With sqrtwatch's context files and run archive in the results directory.
+    assert list((asv_results_copy / ARCHIVE_DIR_NAME).glob("*/*.json"))
     config = json.loads((REPO_ROOT / "asv.conf.json").read_text())
     config |= {
         "repo": str(REPO_ROOT),
@@ -107,3 +111,20 @@ def test_every_page_shows_the_real_quick_run(ingested, monkeypatch):
     assert set(shown) == set(measured)
     for dtype, (value,) in shown.items():
         assert value > 0 and value in measured[dtype]
+
+
+def test_a_second_run_at_the_same_commit_is_a_second_point(asv_results_copy, tmp_path):
+    """``make demo`` twice: two points; the context is the benchmark processes' (their variables)."""
+    bench_args = [arg for pattern in TINY_BENCH for arg in ("--bench", pattern)]
+    environ = dict(os.environ, OMP_NUM_THREADS="1")
+    run_sqrtwatch("run", "--quick", "--results", str(asv_results_copy), *bench_args, env=environ)
+    (context_file,) = (asv_results_copy / "sqrtwatch-context").glob("*/*.json")
+    context = json.loads(context_file.read_text())
+    assert (context["env"]["OMP_NUM_THREADS"], context["threads"]) == ("1", 1)
+    assert context["subnormals_flushed"] == {"torch": False, "numpy": False}
+    url = f"sqlite:///{tmp_path / 'twice.db'}"
+    run_sqrtwatch("ingest", str(asv_results_copy), "--db", url)
+    points = [r for r in exported(url) if r["benchmark"] == BENCHMARK and r["params"] == CELL]
+    assert len(points) == 2 and len({r["started_at"] for r in points}) == 2
+    alerts = json.loads(run_sqrtwatch("alerts", "--db", url, "--format", "json").stdout)
+    assert all("cause" in alert for alert in alerts)

@@ -14,16 +14,18 @@ and ``noise_k`` times the run-to-run noise of its series' history
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import quote
 
 import pandas as pd
 from scipy.stats import mannwhitneyu
 from sqlalchemy.engine import Engine
 
+from ..detection.causes import cause, context_fields, describe
 from ..detection.changepoints import DetectionConfig
 from ..detection.series import decode_samples, higher_is_better, is_deterministic, load_values
 from ..schema.engine import session_scope
@@ -128,6 +130,8 @@ class Row:
     noise: float | None = None
     noise_runs: int = 0  # earlier runs the noise rests on (the fewer of the two sides)
     threshold: float | None = None  # the ratio (or its inverse) a timing change had to reach
+    # Context fields that differ between the base and the head run (docs/history.md).
+    cause: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass
@@ -185,6 +189,7 @@ def compare_selections(
     with session_scope(engine, write=False) as session:
         sides = [_newest_cells(session, selection, key) for selection in (base_sel, head_sel)]
         attach_noise(session, [*sides[0].values(), *sides[1].values()])
+        fields = _run_fields(session, [*sides[0].values(), *sides[1].values()])
     comparison = Comparison(
         base, head, factor, base_url=os.environ.get(BASE_URL_ENV) or None, noise_k=noise_k
     )
@@ -193,9 +198,35 @@ def compare_selections(
             dict(zip(key, index)), sides[0].get(index), sides[1].get(index), factor, alpha, noise_k
         )
         if row is not None:
+            base_cell, head_cell = sides[0].get(index), sides[1].get(index)
+            if base_cell is not None and head_cell is not None:
+                row = replace(row, cause=cause(fields[base_cell["run_id"]], fields[head_cell["run_id"]]))
             comparison.rows.append(row)
     comparison.rows.sort(key=lambda r: (MARK_ORDER[r.mark], -_change_size(r.ratio), r.benchmark))
     return comparison
+
+
+def _run_fields(session, cells: list[dict]) -> dict[int, dict]:
+    """The context fields (for causes) of the runs the cells come from, by run id."""
+    from sqlalchemy import select
+
+    from ..schema.models import Revision, Run
+
+    run_ids = sorted({int(cell["run_id"]) for cell in cells})
+    rows = session.execute(
+        select(Run.id, Run.context, Revision.commit_hash)
+        .join(Revision, Revision.id == Run.revision_id)
+        .where(Run.id.in_(run_ids))
+    ).all()
+    return {run_id: context_fields(context, commit) for run_id, context, commit in rows}
+
+
+def _cause_lines(comparison: Comparison) -> list[str]:
+    """What differs between the base and head runs, one line per distinct cause, most cells first."""
+    counts = collections.Counter(
+        json.dumps(row.cause, sort_keys=True) for row in comparison.rows if row.cause
+    )
+    return [f"Context changed ({n} cells): {describe(json.loads(text))}" for text, n in counts.most_common()]
 
 
 def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, dict]:
@@ -219,11 +250,13 @@ def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, 
             .where(selection.where())
         )
 
-    columns = ["run_id", "machine", "env_name", "commit_date"]
+    from ..queries import RUN_TIME
+
+    columns = ["run_id", "machine", "env_name", "run_time"]
     runs = pd.DataFrame(
-        session.execute(selected(Run.id, Machine.name, Environment.name, Revision.date)).all(),
+        session.execute(selected(Run.id, Machine.name, Environment.name, RUN_TIME)).all(),
         columns=columns,
-    ).sort_values(["commit_date", "run_id"])  # newest last, as the values are ranked below
+    ).sort_values(["run_time", "run_id"])  # newest last, as the values are ranked below
     wanted = None
     if len(runs) > 1:
         # The keys present: one pass over the covering (run, benchmark, params) index.
@@ -241,7 +274,7 @@ def _newest_cells(session, selection: Selection, key: list[str]) -> dict[tuple, 
         values = load_values(session, newest_first[start : start + batch], intervals=True).merge(
             runs, on="run_id"
         )
-        values = values.sort_values(["commit_date", "run_id"]).drop_duplicates(key, keep="last")
+        values = values.sort_values(["run_time", "run_id"]).drop_duplicates(key, keep="last")
         for record in values.to_dict("records"):
             cells.setdefault(tuple(record[column] for column in key), record)  # newer batches came first
         start, batch = start + batch, batch * 4
@@ -424,6 +457,9 @@ def _markdown_table(comparison: Comparison, rows: list[Row]) -> list[str]:
 
 def _markdown(comparison: Comparison) -> str:
     lines = [f"**{summary_line(comparison)}**", ""]
+    causes = _cause_lines(comparison)
+    if causes:
+        lines += [*(f"- {line}" for line in causes), ""]
     attention = [row for row in comparison.rows if row.mark in ("regressed", "failed")]
     if attention:
         lines += ["### Regressions and failures", "", *_markdown_table(comparison, attention), ""]
@@ -442,4 +478,5 @@ def _text(comparison: Comparison) -> str:
     rows = [HEADER] + [_cells(row) for row in comparison.rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     table = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join([summary_line(comparison), "", *table])
+    causes = _cause_lines(comparison)
+    return "\n".join([summary_line(comparison), "", *table, *(["", *causes] if causes else [])])

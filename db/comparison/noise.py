@@ -36,6 +36,7 @@ def attach_noise(session, cells: list[dict], window: int = NOISE_WINDOW) -> None
     """
     from sqlalchemy import select, tuple_
 
+    from ..queries import RUN_TIME
     from ..schema.models import Environment, Machine, Revision, Run
 
     for record in cells:
@@ -49,7 +50,7 @@ def attach_noise(session, cells: list[dict], window: int = NOISE_WINDOW) -> None
         .join(Environment, Environment.id == Run.environment_id)
         .join(Revision, Revision.id == Run.revision_id)
         .where(tuple_(Machine.name, Environment.name).in_(sorted(environments)))
-        .order_by(Revision.date, Run.id)  # the order compare ranks runs in
+        .order_by(RUN_TIME, Run.id)  # the order compare ranks runs in
     )
     runs = pd.DataFrame(session.execute(statement).all(), columns=["run_id", "machine", "env_name"])
     runs["position"] = runs.groupby(["machine", "env_name"]).cumcount()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..schema.engine import session_scope
 from ..schema.models import Alert, utcnow
+from .causes import describe
 
 TRIAGE_STATUSES = ("active", "acknowledged", "dismissed")
 LIST_STATUSES = (*TRIAGE_STATUSES, "all")
@@ -35,8 +36,19 @@ CONTRACT_FIELDS = (
     "kind",
     "status",
     "detected_at",
+    "cause",
 )
-EXTRA_FIELDS = ("resolved", "resolved_at", "triaged_by", "triage_note", "triaged_at")
+EXTRA_FIELDS = (
+    "hardware",
+    "source",
+    "run_before_id",
+    "run_after_id",
+    "resolved",
+    "resolved_at",
+    "triaged_by",
+    "triage_note",
+    "triaged_at",
+)
 
 
 class AlertError(ValueError):
@@ -70,6 +82,7 @@ def alert_record(alert: Alert) -> dict[str, Any]:
     """One alert as the JSON contract describes it (plus resolution and triage fields)."""
     record = {name: getattr(alert, name) for name in (*CONTRACT_FIELDS, *EXTRA_FIELDS)}
     record["params"] = json.loads(alert.params) if alert.params else {}
+    record["cause"] = alert.cause or {}
     for name in ("detected_at", "resolved_at", "triaged_at"):
         record[name] = record[name].isoformat() if record[name] is not None else None
     return record
@@ -116,7 +129,19 @@ def format_alerts(alerts: list[dict[str, Any]], fmt: str) -> str:
         raise AlertError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if not alerts:
         return "No alerts."
-    header = ["id", "kind", "ratio", "benchmark", "params", "machine", "before", "after", "commits", "status"]
+    header = [
+        "id",
+        "kind",
+        "ratio",
+        "benchmark",
+        "params",
+        "machine",
+        "before",
+        "after",
+        "commits",
+        "cause",
+        "status",
+    ]
     rows = [_row(alert) for alert in alerts]
     if fmt == "markdown":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -147,6 +172,7 @@ def _row(alert: dict[str, Any]) -> list[str]:
         _number(alert["value_before"]),
         _number(alert["value_after"]),
         commits,
+        describe(alert.get("cause")),
         status,
     ]
 

@@ -1,19 +1,23 @@
 """``sqrtwatch detect``: turn the stored history into alerts, keeping their ids and triage.
 
-A series is one machine x environment x benchmark x parameter combination, in
-commit-date order. Per machine and environment, run-wide shifts are found and
-taken out first (:mod:`sqrtwatch.db.detection.runwide`); then each series' confirmed
-changes (:mod:`sqrtwatch.db.detection.changepoints`) become alerts. An alert whose series
-went back to its old level, or whose change the history no longer shows, is
-marked resolved; its triage state is never touched here. Environments whose
-runs and detection settings are unchanged since the last pass are skipped
-(``detection_state`` holds each one's signature).
+A series is one machine x hardware x environment x benchmark x parameter
+combination, in run-time order. Per machine, hardware and environment, run-wide
+shifts are found and taken out first (:mod:`sqrtwatch.db.detection.runwide`); then
+each series' confirmed changes (:mod:`sqrtwatch.db.detection.changepoints`) become
+alerts, each with its cause (:mod:`sqrtwatch.db.detection.causes`): the context
+fields that differ between the last run before and the first run after. An alert
+whose series went back to its old level, or whose change the history no longer
+shows, is marked resolved; its triage state is never touched here. Environments
+whose runs and detection settings are unchanged since the last pass are skipped
+(``detection_state`` holds each one's signature). Torch upgrades are then compared
+version against version (:mod:`sqrtwatch.db.detection.upgrades`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing
@@ -30,6 +34,7 @@ from sqlalchemy.engine import Engine
 
 from ..schema.engine import session_scope
 from ..schema.models import Alert, DetectionState, Environment, Machine, Run, utcnow
+from .causes import cause, context_fields
 from .changepoints import Change, DetectionConfig, find_changes, find_deterministic_changes
 from .runwide import RunShift, find_run_wide_shifts
 from .series import (
@@ -49,7 +54,8 @@ THRESHOLDS_KEY = "regressions_thresholds"
 MATCH_DISTANCE = 2
 # Part of every environment's detection signature: bump it when detection changes,
 # so that the next pass analyses every environment again.
-DETECTION_VERSION = 1
+DETECTION_VERSION = 2
+SERIES_SOURCE = "series"
 # Environments with at least this many values are searched in worker processes
 # (spawning them costs ~2 s; a series of 1,000 points ~15 ms).
 POOL_MIN_POINTS = 200_000
@@ -84,14 +90,17 @@ class DetectionSummary:
 class FoundAlert:
     """A change of one series as the alerts table stores it."""
 
-    key: tuple[str, str, str, str]
+    key: tuple[str, str, str, str, str]  # as Series.key
     commit_before: str | None
     commit_after: str
-    position: int  # index of commit_after in the series' commits
+    run_before_id: int | None
+    run_after_id: int
+    position: int  # index of the first run after in the series' points
     value_before: float
     value_after: float
     kind: str
     resolved: bool
+    cause: dict[str, list]
 
 
 def load_thresholds(config_path: Path = Path("asv.conf.json")) -> dict[str, float]:
@@ -131,7 +140,10 @@ def detect_alerts(
     analyser = _SeriesAnalyser(workers)
     with contextlib.closing(analyser), session_scope(engine) as session:
         signatures = _environment_signatures(session, thresholds, config)
-        states = {(state.machine, state.env_name): state for state in session.scalars(select(DetectionState))}
+        states = {
+            (state.machine, state.env_name, state.hardware): state
+            for state in session.scalars(select(DetectionState))
+        }
         changed = {
             environment
             for environment, signature in signatures.items()
@@ -140,45 +152,69 @@ def detect_alerts(
         summary.unchanged = len(signatures) - len(changed)
         existing = _existing_alerts(session)
         for history in environment_histories(session, None if len(changed) == len(signatures) else changed):
-            found = _detect_environment(history, thresholds, config, summary, analyser)
+            fields = _context_fields(session, history)
+            found = _detect_environment(history, fields, thresholds, config, summary, analyser)
             summary.series += len(history.series)
             summary.points += sum(len(series.values) for series in history.series)
             _reconcile(session, history, found, existing, summary)
         for environment in changed:
-            state = states.get(environment) or DetectionState(machine=environment[0], env_name=environment[1])
+            state = states.get(environment) or DetectionState(
+                machine=environment[0], env_name=environment[1], hardware=environment[2]
+            )
             state.signature, state.detected_at = signatures[environment], utcnow()
             session.add(state)
+        from .upgrades import detect_upgrade_alerts
+
+        detect_upgrade_alerts(session, thresholds, config, summary)
     return summary
+
+
+def _context_fields(session, history: EnvironmentHistory) -> list[dict]:
+    """The context fields (causes.context_fields) of each run of ``history``, in its order."""
+    run_ids = history.runs["run_id"].tolist()
+    contexts = dict(session.execute(select(Run.id, Run.context).where(Run.id.in_(run_ids))).all())
+    return [
+        context_fields(contexts.get(run_id), commit)
+        for run_id, commit in zip(run_ids, history.runs["commit_hash"])
+    ]
 
 
 def _environment_signatures(
     session, thresholds: dict[str, float], config: DetectionConfig
-) -> dict[tuple[str, str], str]:
-    """Per (machine, env_name), a digest of its runs (count, newest id, last ingest) and the detection settings."""
+) -> dict[tuple[str, str, str], str]:
+    """Per (machine, env_name, hardware), a digest of its runs (count, newest id, last ingest) and the settings."""
     settings = json.dumps([DETECTION_VERSION, sorted(thresholds.items()), asdict(config)])
     statement = (
         select(
-            Machine.name, Environment.name, func.count(Run.id), func.max(Run.id), func.max(Run.ingested_at)
+            Machine.name,
+            Environment.name,
+            Run.hardware,
+            func.count(Run.id),
+            func.max(Run.id),
+            func.max(Run.ingested_at),
         )
         .select_from(Run)
         .join(Machine, Machine.id == Run.machine_id)
         .join(Environment, Environment.id == Run.environment_id)
-        .group_by(Machine.name, Environment.name)
+        .group_by(Machine.name, Environment.name, Run.hardware)
     )
     return {
-        (machine, env_name): hashlib.sha256(f"{settings}|{count}|{newest}|{ingested}".encode()).hexdigest()
-        for machine, env_name, count, newest, ingested in session.execute(statement)
+        (machine, env_name, hardware): hashlib.sha256(
+            f"{settings}|{count}|{newest}|{ingested}".encode()
+        ).hexdigest()
+        for machine, env_name, hardware, count, newest, ingested in session.execute(statement)
     }
 
 
 def _detect_environment(
     history: EnvironmentHistory,
+    fields: list[dict],
     thresholds: dict[str, float],
     config: DetectionConfig,
     summary: DetectionSummary,
     analyser: _SeriesAnalyser,
 ) -> list[FoundAlert]:
-    divisors = _run_wide_divisors(history, config, summary)
+    divisors = _run_wide_divisors(history, fields, config, summary)
     configs: dict[str, DetectionConfig] = {}
     tasks = []
     for series, divisor in zip(history.series, divisors):
@@ -187,15 +223,14 @@ def _detect_environment(
             configs[benchmark] = config_for(benchmark, thresholds, config)
         tasks.append(_series_task(series, divisor, configs[benchmark]))
     changes = analyser.map(tasks, points=sum(len(series.values) for series in history.series))
-    run_commits = history.runs["commit_hash"].to_numpy()
     found = []
     for series, task, series_changes in zip(history.series, tasks, changes):
-        found += _found_alerts(series, task, series_changes, run_commits)
+        found += _found_alerts(series, task, series_changes, history.runs, fields)
     return found
 
 
 def _run_wide_divisors(
-    history: EnvironmentHistory, config: DetectionConfig, summary: DetectionSummary
+    history: EnvironmentHistory, fields: list[dict], config: DetectionConfig, summary: DetectionSummary
 ) -> list[np.ndarray]:
     """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
     runs = history.runs
@@ -209,10 +244,13 @@ def _run_wide_divisors(
         kept = series.usable() & (series.values != 0)
         values = series.values[kept]
         matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
-    torch = runs["torch_version"].fillna("").to_numpy()
-    same_torch = np.concatenate([[True], torch[1:] == torch[:-1]])
-    shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_torch)
-    where = f"{history.machine} / {history.env_name}"
+    # A run whose recorded context changed (torch, threads, ...) moved for a known
+    # reason: its changes are alerted with that cause, not divided out.
+    same_context = np.array(
+        [True] + [not _context_changed(a, b) for a, b in itertools.pairwise(fields)], dtype=bool
+    )
+    shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_context)
+    where = f"{history.machine} / {history.env_name}" + (f" / {history.hardware}" if history.hardware else "")
     summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts]
     return [1 / row if flip else row for row, flip in zip(divisors, inverted)]
 
@@ -266,23 +304,33 @@ def analyse_series(task: SeriesTask) -> list[Change]:
     )
 
 
+def _context_changed(before: dict, after: dict) -> bool:
+    return any(name != "commit" for name in cause(before, after))
+
+
 def _found_alerts(
-    series: Series, task: SeriesTask, changes: list[Change], run_commits: np.ndarray
+    series: Series, task: SeriesTask, changes: list[Change], runs: pd.DataFrame, fields: list[dict]
 ) -> list[FoundAlert]:
-    commits = run_commits[series.columns]
+    commits = runs["commit_hash"].to_numpy()
+    run_ids = runs["run_id"].to_numpy()
     result = []
     for change, resolved in _fold_reversals(changes, task.config.min_effect):
         worse = change.level_after > change.level_before
+        before = series.columns[task.index[change.before]]
+        after = series.columns[task.index[change.after]]
         result.append(
             FoundAlert(
                 key=series.key,
-                commit_before=commits[task.index[change.before]],
-                commit_after=commits[task.index[change.after]],
+                commit_before=commits[before],
+                commit_after=commits[after],
+                run_before_id=int(run_ids[before]),
+                run_after_id=int(run_ids[after]),
                 position=int(task.index[change.after]),
                 value_before=change.level_before,
                 value_after=change.level_after,
                 kind="improvement" if worse == task.better_up else "regression",
                 resolved=resolved,
+                cause=cause(fields[before], fields[after]),
             )
         )
     return result
@@ -348,10 +396,11 @@ def _close(a: float, b: float, min_effect: float) -> bool:
 
 
 def _existing_alerts(session) -> dict[tuple, list[Alert]]:
-    """Every stored alert, by series key."""
+    """Every stored alert of a series (not of an upgrade), by series key."""
     existing: dict[tuple, list[Alert]] = {}
-    for alert in session.scalars(select(Alert).order_by(Alert.id)):
-        existing.setdefault((alert.machine, alert.env_name, alert.benchmark, alert.params), []).append(alert)
+    for alert in session.scalars(select(Alert).where(Alert.source == SERIES_SOURCE).order_by(Alert.id)):
+        key = (alert.machine, alert.env_name, alert.benchmark, alert.params, alert.hardware)
+        existing.setdefault(key, []).append(alert)
     return existing
 
 
@@ -359,16 +408,16 @@ def _reconcile(
     session, history: EnvironmentHistory, found: list[FoundAlert], existing: dict[tuple, list[Alert]], summary
 ) -> None:
     """Insert, update and resolve one environment's alerts so that they match ``found``; triage stays."""
-    run_commits = history.runs["commit_hash"].to_numpy()
+    run_ids = history.runs["run_id"].to_numpy()
     by_key = {series.key: series for series in history.series}
-    positions: dict[tuple, dict[str, int]] = {}
+    positions: dict[tuple, dict[int, int]] = {}
     matched: set[int] = set()  # id() of the alerts found again (new ones have no database id yet)
     now = utcnow()
     for item in found:
         candidates = [a for a in existing.get(item.key, []) if a.kind == item.kind and id(a) not in matched]
         if candidates and item.key not in positions:
             positions[item.key] = {
-                commit: i for i, commit in enumerate(run_commits[by_key[item.key].columns])
+                int(run_id): i for i, run_id in enumerate(run_ids[by_key[item.key].columns])
             }
         alert = _closest(candidates, item, positions.get(item.key, {}))
         if alert is None:
@@ -377,6 +426,8 @@ def _reconcile(
                 env_name=item.key[1],
                 benchmark=item.key[2],
                 params=item.key[3],
+                hardware=item.key[4],
+                source=SERIES_SOURCE,
                 kind=item.kind,
                 commit_after=item.commit_after,
                 status="active",
@@ -393,6 +444,9 @@ def _reconcile(
             summary.resolved += 1
         alert.commit_before = item.commit_before
         alert.commit_after = item.commit_after
+        alert.run_before_id = item.run_before_id
+        alert.run_after_id = item.run_after_id
+        alert.cause = item.cause
         alert.value_before = item.value_before
         alert.value_after = item.value_after
         alert.ratio = item.value_after / item.value_before if item.value_before else None
@@ -409,14 +463,14 @@ def _reconcile(
     session.flush()
 
 
-def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[str, int]) -> Alert | None:
-    """The stored alert that ``item`` continues: same first commit, or one at most a few points away."""
+def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[int, int]) -> Alert | None:
+    """The stored alert that ``item`` continues: same first run, or one at most a few points away."""
     best, best_distance = None, MATCH_DISTANCE + 1
     for alert in candidates:
-        position = positions.get(alert.commit_after)
+        position = positions.get(alert.run_after_id) if alert.run_after_id is not None else None
         distance = (
             0
-            if alert.commit_after == item.commit_after
+            if alert.run_after_id == item.run_after_id
             else (abs(position - item.position) if position is not None else math.inf)
         )
         if distance < best_distance:

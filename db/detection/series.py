@@ -138,9 +138,9 @@ def decode_samples(texts: Sequence[str | None]) -> list[list[float] | None]:
 
 @dataclass(frozen=True)
 class Series:
-    """One machine x environment x benchmark x parameter combination: its points, oldest first."""
+    """One machine x environment x benchmark x parameter combination on one hardware: its points, oldest first."""
 
-    key: tuple[str, str, str, str]  # machine, env_name, benchmark, params
+    key: tuple[str, str, str, str, str]  # machine, env_name, benchmark, params, hardware
     unit: str | None  # of the newest point's benchmark version
     columns: np.ndarray  # index of each point's run in its environment's runs
     ok: np.ndarray  # status ok
@@ -157,28 +157,32 @@ class Series:
 
 @dataclass(frozen=True)
 class EnvironmentHistory:
-    """The runs of one machine and environment (oldest commit first) and every series measured in them."""
+    """The runs of one machine, hardware and environment (oldest first) and every series measured in them."""
 
     machine: str
     env_name: str
-    runs: pd.DataFrame  # run_id, commit_hash, commit_date, torch_version of the runs that hold values
+    hardware: str
+    runs: pd.DataFrame  # queries.runs() columns of the runs that hold values, in run-time order
     series: list[Series]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.machine, self.env_name, self.hardware
 
 
 def environment_histories(
-    session, environments: set[tuple[str, str]] | None = None
+    session, environments: set[tuple[str, str, str]] | None = None
 ) -> Iterator[EnvironmentHistory]:
-    """The history of every (machine, env_name) in ``environments`` (all when None), in name order.
+    """The history of every (machine, env_name, hardware) in ``environments`` (all when None), in name order.
 
-    Series are ordered by benchmark and parameters; their points by commit date,
-    then run id (runs of one commit in one environment replace each other at ingest).
+    Series are ordered by benchmark and parameters; their points by run time, then run id.
     """
     from ..queries import count_runs
     from ..queries import runs as query_runs
 
-    runs = query_runs(session)  # ordered by commit date, then run id
+    runs = query_runs(session)  # ordered by run time, then run id
     if environments is not None:
-        runs = runs[[key in environments for key in zip(runs["machine"], runs["env_name"])]]
+        runs = runs[[key in environments for key in zip(runs["machine"], runs["env_name"], runs["hardware"])]]
     # Reading values run by run goes through the key index, one table lookup per value:
     # for most of the database, one scan of the table (then a filter) is cheaper.
     if environments is None or len(runs) * 2 >= count_runs(session):
@@ -187,7 +191,7 @@ def environment_histories(
     else:
         values = load_values(session, run_ids=runs["run_id"].tolist())
     runs = runs[runs["run_id"].isin(values["run_id"].unique())].reset_index(drop=True)
-    runs["environment"] = runs.groupby(["machine", "env_name"], sort=True).ngroup()
+    runs["environment"] = runs.groupby(["machine", "env_name", "hardware"], sort=True).ngroup()
     runs["column"] = runs.groupby("environment").cumcount()
     by_run = runs.set_index("run_id")
     environment = by_run["environment"].reindex(values["run_id"].to_numpy()).to_numpy()
@@ -209,11 +213,11 @@ def environment_histories(
         "samples": values["samples"].to_numpy()[order],
     }
     for env_index, env_runs in runs.groupby("environment", sort=True):
-        machine, env_name = env_runs["machine"].iloc[0], env_runs["env_name"].iloc[0]
+        machine, env_name, hardware = (env_runs[c].iloc[0] for c in ("machine", "env_name", "hardware"))
         first, last = np.searchsorted(environment[starts], [env_index, env_index + 1])
         series = [
             Series(
-                key=(machine, env_name, arrays["benchmark"][a], arrays["params"][a]),
+                key=(machine, env_name, arrays["benchmark"][a], arrays["params"][a], hardware),
                 unit=arrays["unit"][b - 1],
                 columns=column[a:b],
                 ok=arrays["ok"][a:b],
@@ -223,4 +227,4 @@ def environment_histories(
             )
             for a, b in zip(starts[first:last], ends[first:last])
         ]
-        yield EnvironmentHistory(machine, env_name, env_runs.reset_index(drop=True), series)
+        yield EnvironmentHistory(machine, env_name, hardware, env_runs.reset_index(drop=True), series)

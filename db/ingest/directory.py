@@ -2,10 +2,13 @@
 
 Each results file is one transaction, retried while another writer holds the
 lock; a bad file is reported with its path and reason and the others still
-load. Files already loaded are skipped: unchanged size and mtime without being
-read, unchanged content (a copy, a touch) without being parsed. Files are known
-by their path relative to the ingested directory (``<machine>/<file>`` in asv's
-layout). Large directories are parsed in worker processes while this process writes.
+load. Content already loaded (the sha256 of the results file and its context
+file) is never loaded again, wherever the file lies: a copy, a touch or an
+archived run is skipped after hashing; the very file hashed before (same
+absolute path, device, inode, size, mtime and ctime) is skipped unread. The
+archive that ``sqrtwatch run`` keeps (``sqrtwatch-archive/``, see
+:mod:`sqrtwatch.archive`) is read with the rest. Large directories are parsed in
+worker processes while this process writes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
+from sqrtwatch.archive import ARCHIVE_DIR_NAME
 from sqrtwatch.context import CONTEXT_DIR_NAME
 
 from ..schema.engine import refresh_statistics, write_connection
@@ -40,10 +44,11 @@ from .asv_results import (
 from .load import (
     BenchmarkIds,
     FileRecord,
+    KnownFiles,
     known_files,
     load_results,
     mark_suite,
-    refresh_stat_signature,
+    record_known_file,
 )
 from .run_context import RunContext, context_file_for, parse_context
 
@@ -93,39 +98,44 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class MachineDir:
-    """A directory of asv results files for one machine, inside a results directory."""
+    """A directory of asv results files for one machine, inside a results directory (or its archive)."""
 
     path: Path
     results_files: list[Path]
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent
+    root: Path  # the results directory (its benchmarks.json describes the suite)
+    machine_json: Path  # may be absent for an archived machine
 
 
 def find_machine_dirs(results_dir: Path) -> Iterator[MachineDir]:
-    """Every directory under ``results_dir`` with a machine.json (as asv finds them), sorted."""
+    """Every directory under ``results_dir`` with a machine.json (as asv finds them), then its archive."""
     for root, dirs, files in os.walk(results_dir):
-        dirs[:] = sorted(d for d in dirs if d != CONTEXT_DIR_NAME)
+        archived = ARCHIVE_DIR_NAME in dirs
+        dirs[:] = sorted(d for d in dirs if d not in (CONTEXT_DIR_NAME, ARCHIVE_DIR_NAME))
+        here = Path(root)
         if "machine.json" in files:
-            results = sorted(Path(root) / f for f in files if f.endswith(".json") and f not in SIDE_FILES)
-            yield MachineDir(Path(root), results)
+            yield MachineDir(here, _results_files(here, files), here.parent, here / "machine.json")
+        if archived:
+            archive = here / ARCHIVE_DIR_NAME
+            for machine in sorted(p for p in archive.iterdir() if p.is_dir() and p.name != CONTEXT_DIR_NAME):
+                files_there = [p.name for p in machine.iterdir() if p.is_file()]
+                yield MachineDir(
+                    machine, _results_files(machine, files_there), here, here / machine.name / "machine.json"
+                )
+
+
+def _results_files(directory: Path, names) -> list[Path]:
+    return sorted(directory / f for f in names if f.endswith(".json") and f not in SIDE_FILES)
 
 
 @dataclass(frozen=True)
 class ParseJob:
-    """A results file to read and parse (in a worker process for large directories)."""
+    """A results file with new content, to read and parse (in a worker process for large directories)."""
 
     results_file: Path
-    relative: str  # the key in ingested_files (see _relative_key)
+    path: str  # the key in ingested_files: the absolute path
+    relative: str  # relative to the ingested directory, as runs.results_file shows it
     stat_signature: str
     suite: dict[str, SuiteBenchmark]
-    known_hash: str | None = None  # content hash stored at the last load of this path
-
-
-@dataclass(frozen=True)
-class Unchanged:
-    """A results file whose bytes (and its context's) are those already loaded."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +163,6 @@ def ingest_results_dir(engine: Engine, path: Path, progress: bool = False) -> In
         for job, outcome in zip(jobs, _prepared_in_order(jobs, pool)):
             if isinstance(outcome, IngestError):
                 report.errors.append(outcome)
-            elif isinstance(outcome, Unchanged):
-                # Copied or touched, not changed: remember the new mtime only.
-                with write_connection(engine) as connection:
-                    refresh_stat_signature(connection, job.relative, job.stat_signature)
-                report.files_unchanged += 1
             else:
                 _store(engine, job, outcome, machines[job.results_file.parent], benchmark_ids, report)
             advance()
@@ -170,12 +175,18 @@ def _plan(
     engine: Engine,
     results_dir: Path,
     machine_dirs: list[MachineDir],
-    known: dict[str, tuple[str, str]],
+    known: KnownFiles,
     report: IngestReport,
 ) -> tuple[list[ParseJob], dict[Path, dict[str, str | None]]]:
-    """The files to parse (new or changed by size/mtime) and each machine's machine.json."""
+    """The files with content not loaded yet, and each machine's machine.json.
+
+    Files whose content is already stored are recorded under their path (so that the
+    next ingest skips them unread) and counted as unchanged.
+    """
     suites: dict[Path, dict[str, SuiteBenchmark] | None] = {}
     jobs, machines = [], {}
+    planned: set[str] = set()  # content hashes of this ingest's jobs (an archived copy of a new run)
+    already: list[tuple[str, str, str, int]] = []
     for machine_dir in machine_dirs:
         if machine_dir.root not in suites:
             suites[machine_dir.root] = _load_suite(engine, machine_dir.root, report)
@@ -185,28 +196,43 @@ def _plan(
             continue
         machines[machine_dir.path] = machine_info
         for results_file in machine_dir.results_files:
-            relative = _relative_key(results_dir, results_file)
+            path = str(results_file.resolve())
+            context_file = context_file_for(results_file)
             try:
-                stat_signature = _stat_signature(results_file, context_file_for(results_file))
+                stat_signature = _stat_signature(results_file, context_file)
+                if known.by_path.get(path, (None,))[0] == stat_signature:
+                    report.files_unchanged += 1
+                    continue
+                digest = content_hash(results_file.read_bytes(), _read_optional(context_file))
             except OSError as error:
                 report.errors.append(IngestError(results_file, f"cannot read: {error.strerror or error}"))
                 continue
-            known_stat, known_hash = known.get(relative, (None, None))
-            if known_stat == stat_signature:
+            if digest in known.run_by_hash:
+                already.append((path, stat_signature, digest, known.run_by_hash[digest]))
+                report.files_unchanged += 1
+            elif digest in planned:
                 report.files_unchanged += 1
             else:
-                jobs.append(ParseJob(results_file, relative, stat_signature, suite, known_hash))
+                planned.add(digest)
+                relative = results_file.relative_to(results_dir).as_posix()
+                jobs.append(ParseJob(results_file, path, relative, stat_signature, suite))
+    if already:
+        with write_connection(engine) as connection:
+            for row in already:
+                record_known_file(connection, *row)
     return jobs, machines
 
 
-def _relative_key(results_dir: Path, results_file: Path) -> str:
-    """``results_file``'s path relative to the ingested directory, with ``/`` separators.
+def content_hash(results: bytes, context: bytes | None) -> str:
+    """What identifies a results file's content: sha256 of its bytes and its context file's."""
+    return hashlib.sha256(results + b"\0" + (context or b"")).hexdigest()
 
-    In asv's layout that is ``<machine>/<file>``. Two result trees nested in one
-    directory (copies, CI artifacts) may hold the same ``<machine>/<file>``: keyed by
-    that alone, each ingest would find the other copy's mtime, and re-read every file.
-    """
-    return results_file.relative_to(results_dir).as_posix()
+
+def _read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _load_suite(engine: Engine, root: Path, report: IngestReport) -> dict[str, SuiteBenchmark] | None:
@@ -226,7 +252,10 @@ def _load_suite(engine: Engine, root: Path, report: IngestReport) -> dict[str, S
 
 
 def _load_machine(machine_dir: MachineDir, report: IngestReport) -> dict[str, str | None] | None:
-    path = machine_dir.path / "machine.json"
+    path = machine_dir.machine_json
+    if not path.exists() and machine_dir.path.parent.name == ARCHIVE_DIR_NAME:
+        # An archived machine whose live folder is gone: the results files name it.
+        return {"machine": machine_dir.path.name}
     try:
         return parse_machine_json(load_json_file(path))
     except ResultsFormatError as error:
@@ -234,21 +263,15 @@ def _load_machine(machine_dir: MachineDir, report: IngestReport) -> dict[str, st
         return None
 
 
-def read_and_parse(job: ParseJob) -> Prepared | Unchanged | IngestError:
-    """Read, hash and parse one results file and its context file (no database access).
-
-    Content already loaded (same hash) is not parsed again.
-    """
+def read_and_parse(job: ParseJob) -> Prepared | IngestError:
+    """Read, hash and parse one results file and its context file (no database access)."""
     results_file = job.results_file
     context_file = context_file_for(results_file)
     try:
         raw = results_file.read_bytes()
-        raw_context = context_file.read_bytes() if context_file.exists() else None
+        raw_context = _read_optional(context_file)
     except OSError as error:
         return IngestError(results_file, f"cannot read: {error.strerror or error}")
-    content_hash = hashlib.sha256(raw + b"\0" + (raw_context or b"")).hexdigest()
-    if content_hash == job.known_hash:
-        return Unchanged()
     try:
         parsed = parse_results(load_json_bytes(raw), results_file.name, job.suite, results_file.parent.name)
     except ResultsFormatError as error:
@@ -257,7 +280,8 @@ def read_and_parse(job: ParseJob) -> Prepared | Unchanged | IngestError:
         context = parse_context(load_json_bytes(raw_context)) if raw_context is not None else None
     except ResultsFormatError as error:
         return IngestError(context_file, f"{error}; {results_file.name} was not loaded")
-    return Prepared(FileRecord(job.relative, job.stat_signature, content_hash), parsed, context)
+    record = FileRecord(job.path, job.relative, job.stat_signature, content_hash(raw, raw_context))
+    return Prepared(record, parsed, context)
 
 
 @contextlib.contextmanager
@@ -272,9 +296,7 @@ def _parser_pool(jobs: int) -> Iterator[Executor | None]:
         yield pool
 
 
-def _prepared_in_order(
-    jobs: list[ParseJob], pool: Executor | None
-) -> Iterator[Prepared | Unchanged | IngestError]:
+def _prepared_in_order(jobs: list[ParseJob], pool: Executor | None) -> Iterator[Prepared | IngestError]:
     """read_and_parse of each job, in order, with a bounded number parsed ahead."""
     if pool is None:
         yield from map(read_and_parse, jobs)
@@ -343,6 +365,7 @@ def _is_transient(error: exc.OperationalError) -> bool:
 
 
 def _stat_signature(results_file: Path, context_file: Path) -> str:
+    """The file objects as they are now: a copy or a rewrite (even one restoring the mtime) changes ctime."""
     parts = []
     for path in (results_file, context_file):
         try:
@@ -350,7 +373,7 @@ def _stat_signature(results_file: Path, context_file: Path) -> str:
         except FileNotFoundError:
             parts.append("-")
         else:
-            parts.append(f"{stat.st_size}:{stat.st_mtime_ns}")
+            parts.append(f"{stat.st_dev}:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}")
     return "|".join(parts)
 
 

@@ -3,6 +3,12 @@
 Every row is keyed by its natural key; inserts go through the dialect's
 ``INSERT ... ON CONFLICT`` so that re-loading a file changes nothing and two
 loaders racing on the same keys both succeed.
+
+A run is keyed by machine, environment, commit and ``measured_at``, the latest
+``started_at`` in its file. asv keeps in a rewritten results file the values of
+benchmarks it did not run again; a run owns only the values measured after the
+previous run of the same key prefix (``started_at`` above that run's
+``measured_at``), so such carried-over values are not counted twice.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ..schema.models import (
 )
 from .asv_results import ParsedResults, SuiteBenchmark, default_type_and_unit
 from .env_names import stored_env_name
-from .run_context import RunContext
+from .run_context import RunContext, hardware_label
 
 _VALUE_COLUMNS = (
     "param_index",
@@ -51,9 +57,18 @@ _VALUE_ROW = ("run_id", "benchmark_id", "params", *_VALUE_COLUMNS)
 class FileRecord:
     """Where a results file came from and what it looked like (for skipping it next time)."""
 
-    path: str  # "<machine dir>/<file name>", relative to the results directory
+    path: str  # absolute path of the results file
+    relative: str  # "<machine dir>/<file name>", relative to the ingested directory
     stat_signature: str
     content_hash: str
+
+
+@dataclass(frozen=True)
+class KnownFiles:
+    """What earlier ingests loaded: each file's signature by path, and the run of each content."""
+
+    by_path: dict[str, tuple[str, str]]  # path -> (stat signature, content hash)
+    run_by_hash: dict[str, int]
 
 
 def dialect_insert(connection: sa.Connection, model) -> Any:
@@ -124,11 +139,17 @@ def _upsert_ingested_file(dialect_name: str) -> Any:
 
 
 @functools.cache
-def _latest_commit_date_of_environment() -> sa.Select:
-    return (
-        sa.select(sa.func.max(Revision.date))
-        .join(Run, Run.revision_id == Revision.id)
-        .where(Run.environment_id == sa.bindparam("environment_id"))
+def _latest_run_of_environment() -> sa.Select:
+    return sa.select(sa.func.max(Run.measured_at)).where(Run.environment_id == sa.bindparam("environment_id"))
+
+
+@functools.cache
+def _neighbour_runs() -> sa.Select:
+    """measured_at and id of the runs that share a run's machine, environment and commit."""
+    return sa.select(Run.measured_at, Run.id).where(
+        Run.machine_id == sa.bindparam("machine_id"),
+        Run.environment_id == sa.bindparam("environment_id"),
+        Run.revision_id == sa.bindparam("revision_id"),
     )
 
 
@@ -213,23 +234,28 @@ def load_results(
     revision_id = get_or_create(
         connection, Revision, {"commit_hash": parsed.commit_hash}, {"date": parsed.date}
     )
-    environment_id = _environment(connection, machine_id, parsed, context)
+    measured_at = measured_at_of(parsed)
+    environment_id = _environment(connection, machine_id, parsed, context, measured_at)
     run_values = {
-        "results_file": record.path,
+        "results_file": record.relative,
         "env_vars": parsed.env_vars,
         "durations": parsed.durations,
+        "hardware": hardware_label(None if context is None else context.raw, parsed.machine_params),
         "ingested_at": utcnow(),
         **_run_context(context),
     }
-    run_id, created = get_or_insert(
-        connection,
-        Run,
-        {"machine_id": machine_id, "environment_id": environment_id, "revision_id": revision_id},
-        run_values,
-    )
+    key = {
+        "machine_id": machine_id,
+        "environment_id": environment_id,
+        "revision_id": revision_id,
+        "measured_at": measured_at,
+    }
+    run_id, created = get_or_insert(connection, Run, key, run_values)
     if not created:
         update_by_id(connection, Run, run_id, run_values)
-    _values(connection, run_id, parsed, suite, benchmark_ids)
+    after = _own_values_after(connection, key, run_id)
+    own = [v for v in parsed.values if after is None or (v.started_at or 0) > after]
+    _values(connection, run_id, own, suite, benchmark_ids)
     if context is not None:
         _accuracy(connection, run_id, context)
     file_values = {
@@ -274,8 +300,39 @@ def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def measured_at_of(parsed: ParsedResults) -> int:
+    """A run's ``measured_at``: the latest ``started_at`` in its file (ms), 0 when none is recorded."""
+    return max((v.started_at for v in parsed.values if v.started_at is not None), default=0)
+
+
+def _own_values_after(connection: sa.Connection, key: dict[str, Any], run_id: int) -> int | None:
+    """The ``started_at`` a value of this run must pass to be its own (None: every value is).
+
+    Values at or before the previous run's ``measured_at`` were measured by that run
+    and carried over by asv; the next run's copies of this run's values go too.
+    """
+    if not key["measured_at"]:
+        return None
+    others = [
+        (at, other) for at, other in connection.execute(_neighbour_runs(), key) if other != run_id and at
+    ]
+    later = [(at, other) for at, other in others if at > key["measured_at"]]
+    if later:
+        connection.execute(
+            sa.delete(ResultValue).where(
+                ResultValue.run_id == min(later)[1], ResultValue.started_at <= key["measured_at"]
+            )
+        )
+    earlier = [at for at, _ in others if at < key["measured_at"]]
+    return max(earlier) if earlier else None
+
+
 def _environment(
-    connection: sa.Connection, machine_id: int, parsed: ParsedResults, context: RunContext | None
+    connection: sa.Connection,
+    machine_id: int,
+    parsed: ParsedResults,
+    context: RunContext | None,
+    measured_at: int,
 ) -> int:
     # Runs of one interpreter share a name whatever the checkout path (see env_names).
     name = stored_env_name(parsed.env_name, parsed.python, None if context is None else context.raw)
@@ -285,8 +342,8 @@ def _environment(
         {"machine_id": machine_id, "name": name},
         {"python": parsed.python, "requirements": parsed.requirements},
     )
-    if context is not None and _is_latest_run(connection, environment_id, parsed.date):
-        # The environment shows the torch build of its most recent commit.
+    if context is not None and _is_latest_run(connection, environment_id, measured_at):
+        # The environment shows the torch build of its most recent run.
         update_by_id(
             connection,
             Environment,
@@ -304,11 +361,9 @@ def _environment(
     return environment_id
 
 
-def _is_latest_run(connection: sa.Connection, environment_id: int, date: int | None) -> bool:
-    latest = connection.execute(
-        _latest_commit_date_of_environment(), {"environment_id": environment_id}
-    ).scalar()
-    return latest is None or (date is not None and date >= latest)
+def _is_latest_run(connection: sa.Connection, environment_id: int, measured_at: int) -> bool:
+    latest = connection.execute(_latest_run_of_environment(), {"environment_id": environment_id}).scalar()
+    return latest is None or measured_at >= latest
 
 
 def _run_context(context: RunContext | None) -> dict[str, Any]:
@@ -329,14 +384,14 @@ def _run_context(context: RunContext | None) -> dict[str, Any]:
 def _values(
     connection: sa.Connection,
     run_id: int,
-    parsed: ParsedResults,
+    parsed_values: list,
     suite: dict[str, SuiteBenchmark],
     benchmark_ids: BenchmarkIds,
 ) -> None:
-    if not parsed.values:
+    if not parsed_values:
         return
     ids: dict[tuple[str, str | None], int] = {}
-    for value in parsed.values:
+    for value in parsed_values:
         key = (value.benchmark, value.version)
         if key not in ids:
             ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, value.params_key, suite)
@@ -349,7 +404,7 @@ def _values(
             None if value.samples is None else json.dumps(value.samples),
             *value[14:],
         )
-        for value in parsed.values
+        for value in parsed_values
     ]
     sql, positions = _values_upsert_sql(connection.dialect)
     if positions is None:  # named parameters (psycopg)
@@ -389,14 +444,29 @@ def _accuracy(connection: sa.Connection, run_id: int, context: RunContext) -> No
     connection.execute(stmt, rows)
 
 
-def known_files(connection: sa.Connection) -> dict[str, tuple[str, str]]:
-    """(stat signature, content hash) of every file already ingested, by relative path."""
-    query = sa.select(IngestedFile.path, IngestedFile.stat_signature, IngestedFile.content_hash)
-    return {path: (stat, digest) for path, stat, digest in connection.execute(query)}
+def known_files(connection: sa.Connection) -> KnownFiles:
+    """Every file already ingested: signatures by path, and the run each content went to."""
+    query = sa.select(
+        IngestedFile.path, IngestedFile.stat_signature, IngestedFile.content_hash, IngestedFile.run_id
+    )
+    by_path, run_by_hash = {}, {}
+    for path, stat, digest, run_id in connection.execute(query):
+        by_path[path] = (stat, digest)
+        run_by_hash[digest] = run_id
+    return KnownFiles(by_path, run_by_hash)
 
 
-def refresh_stat_signature(connection: sa.Connection, path: str, stat_signature: str) -> None:
-    """Remember a file's new mtime/size when only those changed (its content did not)."""
+def record_known_file(
+    connection: sa.Connection, path: str, stat_signature: str, content_hash: str, run_id: int
+) -> None:
+    """Remember a file whose content is already stored (a copy, a touch, an archived run)."""
     connection.execute(
-        sa.update(IngestedFile).where(IngestedFile.path == path).values(stat_signature=stat_signature)
+        _upsert_ingested_file(connection.dialect.name),
+        {
+            "path": path,
+            "stat_signature": stat_signature,
+            "content_hash": content_hash,
+            "run_id": run_id,
+            "ingested_at": utcnow(),
+        },
     )

@@ -57,6 +57,28 @@ class RunContext:
     accuracy: list[AccuracyReport] = field(default_factory=list)
 
 
+def hardware_label(context: dict | None, machine_params: dict | None = None) -> str:
+    """What hardware a run measured, as series group it: CPU model, core count, GPU models.
+
+    From the run's context file, else from the machine fields asv writes into the
+    results file (``cpu``, ``num_cpu``); "" when neither names a CPU. Runs of one
+    machine name on different hardware (a hosted-runner pool) get different labels.
+    """
+    context = context if isinstance(context, dict) else {}
+    params = machine_params if isinstance(machine_params, dict) else {}
+    cpu = context.get("cpu_model") or params.get("cpu")
+    if not isinstance(cpu, str) or not cpu.strip():
+        return ""
+    cores = context.get("cpu_count") or params.get("num_cpu")
+    label = " ".join(cpu.split()) + (f" x{cores}" if cores not in (None, "") else "")
+    gpus = context.get("cuda_devices")
+    if isinstance(gpus, list) and gpus:
+        label += " + " + ", ".join(str(gpu) for gpu in gpus)
+    elif isinstance(context.get("mps_device"), str):
+        label += f" + MPS {context['mps_device']}"
+    return label[:255]
+
+
 def context_file_for(results_file: Path) -> Path:
     """The context file of ``<results>/<machine>/<stem>.json``."""
     return (

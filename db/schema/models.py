@@ -99,10 +99,10 @@ class Environment(Base):
     """An asv environment on one machine, with the torch build last seen in it.
 
     ``name`` is asv's env name, except for asv ``existing`` environments, whose
-    name embeds the interpreter path: they are stored as
-    ``existing-py<X.Y>-torch<version>`` (see :mod:`sqrtwatch.db.ingest.env_names`), so
-    checkouts at different paths share series. The torch fields show the latest
-    run; each run has its own in :class:`Run`.
+    name embeds the interpreter path: they are stored as ``existing-py<X.Y>``
+    (see :mod:`sqrtwatch.db.ingest.env_names`), so checkouts at different paths and
+    torch upgrades in place share series. The torch fields show the latest run;
+    each run has its own in :class:`Run`.
     """
 
     __tablename__ = "environments"
@@ -156,15 +156,24 @@ class Benchmark(Base):
 
 
 class Run(Base):
-    """One asv results file: a machine, an environment and a commit, plus its sqrtwatch context."""
+    """One measurement event: a machine, an environment, a commit and a time, plus its context.
+
+    ``measured_at`` (the latest ``started_at`` asv wrote for the run's benchmarks;
+    0 when the file records none) tells apart the runs of one commit: asv overwrites
+    ``<commit>-<env>.json`` on every run, so each new content of that file is a new
+    run and the earlier one stays (docs/history.md).
+    """
 
     __tablename__ = "runs"
-    __table_args__ = (UniqueConstraint("machine_id", "environment_id", "revision_id"),)
+    __table_args__ = (UniqueConstraint("machine_id", "environment_id", "revision_id", "measured_at"),)
 
     id: Mapped[IntPk]
     machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id"))
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id"))
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    measured_at: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # hardware_label() of the run's context: series group runs of one hardware.
+    hardware: Mapped[str] = mapped_column(String(255), default="", server_default="")
     results_file: Mapped[OptText]
     env_vars: Mapped[OptJSON]
     durations: Mapped[OptJSON]
@@ -248,15 +257,17 @@ class AccuracyResult(Base):
 
 
 class Alert(Base):
-    """A detected change in one series, with its triage state.
+    """A detected change in one series (or between torch versions), with its cause and triage state.
 
-    The natural key (series + commit_after + kind) keeps an alert's id when
-    detection runs again over the same history.
+    The natural key (series + source + first run after + kind) keeps an alert's id
+    when detection runs again over the same history.
     """
 
     __tablename__ = "alerts"
     __table_args__ = (
-        UniqueConstraint("benchmark", "params", "machine", "env_name", "commit_after", "kind"),
+        UniqueConstraint(
+            "benchmark", "params", "machine", "env_name", "hardware", "source", "run_after_id", "kind"
+        ),
         Index("ix_alerts_status", "status"),
     )
 
@@ -265,6 +276,14 @@ class Alert(Base):
     params: Mapped[str] = mapped_column(Text)  # params_key() of the series
     machine: Mapped[Name]
     env_name: Mapped[LongName]
+    hardware: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # "series" (a change between runs of one series) or "upgrade" (between torch versions).
+    source: Mapped[str] = mapped_column(String(16), default="series", server_default="series")
+    # The runs on either side of the change (plain ids: no foreign key, runs may merge).
+    run_before_id: Mapped[int | None]
+    run_after_id: Mapped[int | None]
+    # Context field -> [before, after] for the fields that differ between those runs.
+    cause: Mapped[OptJSON]
     commit_before: Mapped[str | None] = mapped_column(String(64))
     commit_after: Mapped[CommitHash]
     value_before: Mapped[OptFloat]
@@ -286,28 +305,31 @@ class IngestedFile(Base):
     __tablename__ = "ingested_files"
 
     id: Mapped[IntPk]
-    # Relative to the results directory: "<machine>/<commit>-<env>.json", as asv names it.
+    # The file's absolute path on the host that ingested it (rows written before
+    # migration 0005 hold paths relative to the results directory).
     path: Mapped[str] = mapped_column(String(1000), unique=True)
-    # Size and mtime of the results file and of its context file: the cheap check.
+    # Device, inode, size, mtime and ctime of the results file and of its context
+    # file: the same file object as when it was hashed, so it is skipped unread.
     stat_signature: Mapped[str] = mapped_column(String(255))
-    # sha256 of both files' bytes: the check when a copy changed the mtimes only.
-    content_hash: Mapped[str] = mapped_column(String(64))
+    # sha256 of both files' bytes: content already stored is never loaded again.
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
     ingested_at: Mapped[Timestamp] = mapped_column(default=utcnow)
 
 
 class DetectionState(Base):
-    """What ``sqrtwatch detect`` last analysed of one machine and environment.
+    """What ``sqrtwatch detect`` last analysed of one machine, hardware and environment.
 
     ``signature`` digests the environment's runs and the detection settings, so a
     later pass skips environments whose history and settings did not change.
     """
 
     __tablename__ = "detection_state"
-    __table_args__ = (UniqueConstraint("machine", "env_name"),)
+    __table_args__ = (UniqueConstraint("machine", "env_name", "hardware"),)
 
     id: Mapped[IntPk]
     machine: Mapped[Name]
     env_name: Mapped[LongName]
+    hardware: Mapped[str] = mapped_column(String(255), default="", server_default="")
     signature: Mapped[str] = mapped_column(String(64))
     detected_at: Mapped[Timestamp] = mapped_column(default=utcnow)
