@@ -145,6 +145,12 @@ def values(
     return frame
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def run_contexts(src: Source, run_ids: tuple[int, ...]) -> pd.DataFrame:
+    """The stored context of each of ``run_ids`` (run_id, context)."""
+    return _read(src, queries.run_contexts, run_ids)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def accuracy(src: Source) -> pd.DataFrame:
     """Every accuracy report with its run."""

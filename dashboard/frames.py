@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
+from sqrtwatch.db.detection.causes import COMMIT, cause, context_fields, describe
+
 # What the suites measure, recognised from the stored benchmark catalog.
 KIND_TIME = "time"  # seconds per torch.sqrt call, over a size sweep
 KIND_GBPS = "GB/s"
@@ -178,15 +180,24 @@ TREND_COLUMNS = [
     "machine",
     "n_samples",
     "runs",
+    "run_ids",
 ]
 
 
 def series_labels(frame: pd.DataFrame) -> pd.Series:
-    """The machine, and the environment too where a machine has several (a torch matrix)."""
-    if "env_name" not in frame or frame.empty:
-        return frame["machine"]
-    several = frame.groupby("machine")["env_name"].transform("nunique") > 1
-    return frame["machine"].where(~several, frame["machine"] + " · " + frame["env_name"].astype(str))
+    """The machine, plus the environment and the hardware where a machine has several.
+
+    A torch matrix runs several environments on one machine, and a hosted-runner pool is
+    several hardware under one name: each is a series of its own (DESIGN.md).
+    """
+    labels = frame["machine"].astype(str)
+    if frame.empty:
+        return labels
+    for column in ("env_name", "hardware"):
+        if column in frame:
+            several = frame.groupby("machine")[column].transform("nunique") > 1
+            labels = labels.where(~several, labels + " · " + frame[column].astype(str))
+    return labels
 
 
 def trend_series(
@@ -215,6 +226,7 @@ def trend_series(
     frame["commit"] = frame["commit_hash"]
     frame["run_time"] = run_times(frame)
     frame["runs"] = 1
+    frame["run_ids"] = [(int(run_id),) for run_id in frame["run_id"]]
     if x in (X_COMMIT, X_TORCH):
         frame = frame.dropna(subset=[x])
         summaries = {
@@ -229,6 +241,7 @@ def trend_series(
             "commit_date": ("commit_date", "max"),
             "run_time": ("run_time", "max"),
             "runs": ("runs", "sum"),
+            "run_ids": ("run_ids", lambda ids: tuple(i for group in ids for i in group)),
         }
         del summaries[x]
         frame = frame.groupby(["label", x], as_index=False).agg(**summaries)
@@ -239,6 +252,19 @@ def trend_series(
     else:
         frame = frame.sort_values("run_time", kind="stable")
     return frame[TREND_COLUMNS].reset_index(drop=True)
+
+
+def series_runs(values: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of a trend's values: run_id, label, run_time, commit (for the events)."""
+    frame = values[values["status"] == "ok"]
+    return pd.DataFrame(
+        {
+            "run_id": frame["run_id"].astype(int),
+            "label": series_labels(frame),
+            "run_time": run_times(frame),
+            "commit": frame["commit_hash"].str[:8],
+        }
+    ).drop_duplicates("run_id")
 
 
 def run_times(frame: pd.DataFrame) -> pd.Series:
@@ -283,23 +309,56 @@ def sort_versions(versions) -> list[str]:
 
 
 def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.DataFrame:
-    """Alert markers placed on the series point of their first changed commit."""
+    """Alert markers placed on the series point holding the first run after the change.
+
+    Alerts stored without that run (before issue 12) go to the first point of their
+    ``commit_after`` on their machine.
+    """
     columns = [x, "value", "kind", "text"]
     if alerts.empty or series.empty:
         return pd.DataFrame(columns=columns)
     rows = []
     for alert in alerts.itertuples():
-        points = series[
-            (series["machine"] == alert.machine)
-            & series["commit_hash"].str.contains(alert.commit_after[:8], regex=False)
-        ]
+        run_after = getattr(alert, "run_after_id", None)
+        if pd.notna(run_after):
+            points = series[[int(run_after) in run_ids for run_ids in series["run_ids"]]]
+        else:
+            points = series[
+                (series["machine"] == alert.machine)
+                & series["commit_hash"].str.contains(alert.commit_after[:8], regex=False)
+            ]
         if points.empty:
             continue
         point = points.iloc[0]
         ratio = f"{alert.ratio:.3f}x" if pd.notna(alert.ratio) else "n/a"
-        text = f"#{alert.id} {alert.kind} ({alert.status}) at {alert.commit_after[:8]}: {ratio}"
+        cause = cause_text(getattr(alert, "cause", None))
+        text = f"#{alert.id} {alert.kind} ({alert.status}) at {alert.commit_after[:8]}: {ratio}<br>{cause}"
         rows.append({x: point[x], "value": point["value"], "kind": alert.kind, "text": text})
     return pd.DataFrame(rows, columns=columns)
+
+
+def context_events(runs: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Where the recorded context changed between consecutive runs of a line: ``x``, text.
+
+    ``runs``: run_id, label, run_time, commit, context (the run's context as stored).
+    A change of commit alone is no event (the commit axis shows those), and over torch
+    versions there are none (the axis is the upgrade). Each event sits at the first
+    run, or commit, with the new context: a torch upgrade, another CPU, fewer threads.
+    """
+    columns = [x, "text"]
+    if runs.empty or x == X_TORCH:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for _, group in runs.sort_values(["run_time", "run_id"]).groupby("label", sort=True):
+        previous = None
+        for run in group.itertuples():
+            fields = context_fields(run.context)
+            if previous is not None:
+                changed = {name: pair for name, pair in cause(previous, fields).items() if name != COMMIT}
+                if changed:
+                    rows.append({x: getattr(run, x), "text": describe(changed)})
+            previous = fields
+    return pd.DataFrame(rows, columns=columns).drop_duplicates()
 
 
 def sort_key(value: str) -> tuple:
@@ -521,20 +580,14 @@ def trend_link_params(benchmark: str, params: str, machine: str | None = None) -
 
 
 def cause_text(cause) -> str:
-    """An alert's cause (context field -> [before, after], as a dict or JSON text) as one line.
+    """An alert's cause (context field -> [before, after], a dict or JSON text) in one line.
 
-    ``torch_version: 2.13.0 → 2.14.1; threads: 2 → 1``, or ``none recorded`` when no
-    recorded context field differs between the runs before and after the change.
+    ``torch_version 2.13.0 -> 2.14.1; threads 2 -> 1``, as ``sqrtwatch alerts`` writes it,
+    or ``none recorded`` when no recorded context field differs.
     """
     if isinstance(cause, str):
         cause = json.loads(cause) if cause.strip() else None
-    if not isinstance(cause, dict) or not cause:
-        return "none recorded"
-    return "; ".join(f"{name}: {_plain(pair[0])} → {_plain(pair[1])}" for name, pair in cause.items())
-
-
-def _plain(value) -> str:
-    return "none" if value is None else str(value)
+    return describe(cause if isinstance(cause, dict) else None)
 
 
 def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:

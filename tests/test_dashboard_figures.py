@@ -261,15 +261,45 @@ def test_context_events_are_dotted_lines_with_their_text():
 @pytest.mark.parametrize(
     ("cause", "text"),
     [
-        ({"torch_version": ["2.13.0", "2.14.1"]}, "torch_version: 2.13.0 → 2.14.1"),
+        ({"torch_version": ["2.13.0", "2.14.1"]}, "torch_version 2.13.0 -> 2.14.1"),
         (
-            '{"threads": [2, 1], "subnormals_flushed": [false, true]}',
-            "threads: 2 → 1; subnormals_flushed: False → True",
+            '{"threads": [2, 1], "env.OMP_NUM_THREADS": [null, "1"]}',
+            "threads 2 -> 1; env.OMP_NUM_THREADS unset -> 1",
         ),
-        ({"cpu_model": [None, "AMD EPYC"]}, "cpu_model: none → AMD EPYC"),
         ({}, "none recorded"),
         (None, "none recorded"),
     ],
 )
 def test_alert_cause_reads_as_one_line(cause, text):
     assert frames.cause_text(cause) == text
+
+
+def context(threads: int = 2, torch_version: str = "2.13.0", flushed: bool = False) -> dict:
+    return {
+        "torch_version": torch_version,
+        "threads": threads,
+        "subnormals_flushed": {"torch": flushed, "numpy": flushed},
+    }
+
+
+def test_context_changes_between_runs_are_events_at_the_first_run_after():
+    values = series_frame("ci", [1.0, 1.0, 1.6, 1.6, 1.7], ["2.13.0"] * 4 + ["2.14.1"])
+    values["commit_hash"] = ["a" * 40] * 5  # one commit: only the context tells the runs apart
+    contexts = [context(), context(), context(threads=1), context(threads=1), context(1, "2.14.1")]
+    runs = frames.series_runs(values).assign(context=contexts)
+    events = frames.context_events(runs, "run_time")
+    assert list(events["run_time"]) == list(values["commit_date"][[2, 4]])
+    assert list(events["text"]) == ["threads 2 -> 1", "torch_version 2.13.0 -> 2.14.1"]
+    assert frames.context_events(runs, "torch_version").empty  # the axis is the upgrade
+
+
+def test_alert_marker_sits_on_the_first_run_after_the_change():
+    values = series_frame("ci", [1.0, 1.0, 1.6, 1.6], ["2.13.0"] * 4)
+    values["commit_hash"] = ["a" * 40] * 4
+    alert = {"id": 3, "machine": "ci", "commit_after": "a" * 40, "kind": "regression", "status": "active"}
+    alerts = pd.DataFrame([alert | {"ratio": 1.6, "run_after_id": 2, "cause": {"threads": [2, 1]}}])
+    for x in ("run_time", "commit"):
+        points = frames.trend_series(values, x=x, band="ci")
+        (marker,) = frames.alert_markers(alerts, points, x).itertuples()
+        assert getattr(marker, x) == points[x].iloc[2 if x == "run_time" else 0]
+        assert marker.text.endswith("threads 2 -> 1")

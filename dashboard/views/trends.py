@@ -74,15 +74,39 @@ alerts = (
 )
 points, unit = frames.readable_time_unit(points, unit)
 markers = frames.alert_markers(alerts, points, x)
+runs = frames.series_runs(selected)
+contexts = data.run_contexts(src, tuple(sorted(runs["run_id"])))
+events = frames.context_events(runs.merge(contexts, on="run_id"), x)
 
 st.caption(f"`{benchmark}` · {frames.params_text(params)} · unit: {unit}")
-st.plotly_chart(figures.make_trend_figure(points, x=x, y_title=unit, markers=markers), width="stretch")
+st.plotly_chart(
+    figures.make_trend_figure(points, x=x, y_title=unit, markers=markers, events=events), width="stretch"
+)
+if not events.empty:
+    st.caption(
+        "Dotted lines: the recorded context changed there (" + "; ".join(events["text"].head(3)) + ")."
+    )
 if not alerts.empty:
     st.subheader("Alerts on this series")
+    shown = alerts.assign(
+        cause=alerts["cause"].map(frames.cause_text) if "cause" in alerts else "none recorded"
+    )
     st.dataframe(
-        alerts[["id", "kind", "status", "machine", "commit_before", "commit_after", "ratio", "triage_note"]],
+        shown[
+            [
+                "id",
+                "kind",
+                "status",
+                "machine",
+                "commit_before",
+                "commit_after",
+                "ratio",
+                "cause",
+                "triage_note",
+            ]
+        ],
         hide_index=True,
         width="stretch",
     )
 with st.expander(f"{len(points)} points"):
-    st.dataframe(points, hide_index=True, width="stretch")
+    st.dataframe(points.drop(columns="run_ids"), hide_index=True, width="stretch")
