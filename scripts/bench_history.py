@@ -23,6 +23,7 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -150,24 +151,25 @@ def results_file(entries: dict[str, dict], night: int, version: str, rng: random
 
 
 def write_night(out: Path, entries: dict[str, dict], night: int, version: str, rng: random.Random) -> Path:
-    """One run's results file and context file, named as ``sqrtwatch run`` keeps every run."""
+    """One run as ``sqrtwatch run`` leaves it: asv's results file, its context file, their archived copies.
+
+    asv's ``<commit>-<env>.json`` is overwritten by the next night at the same commit; the
+    archive (sqrtwatch/archive.py) keeps every night.
+    """
+    from sqrtwatch.archive import archive_run
+    from sqrtwatch.context import context_path
+
     data, context = results_file(entries, night, version, rng)
-    stem = run_file_stem(data["commit_hash"], data["env_name"], night)
+    stem = f"{data['commit_hash'][:8]}-{data['env_name']}"
     path = out / MACHINE / f"{stem}.json"
     path.write_text(json.dumps(data))
-    context_path = out / "sqrtwatch-context" / MACHINE / f"{stem}.json"
-    context_path.write_text(json.dumps(context))
+    context_path(out, MACHINE, stem).write_text(json.dumps(context))
+    archive_run(out, MACHINE, stem)
     return path
 
 
-def run_file_stem(commit: str, env: str, night: int) -> str:
-    """asv's ``<commit>-<env>`` stem, made unique per night (asv itself would overwrite it)."""
-    return f"{commit[:8]}-{env}-night{night:04d}"
-
-
-def write_history(out: Path, nights: int, seed: int = 0) -> int:
-    """The whole history under ``out``; returns the number of results files."""
-    entries = suite()
+def write_history(out: Path, entries: dict[str, dict], nights: int, seed: int = 0) -> int:
+    """The whole history under ``out``; returns the number of runs."""
     (out / MACHINE).mkdir(parents=True, exist_ok=True)
     (out / "sqrtwatch-context" / MACHINE).mkdir(parents=True, exist_ok=True)
     (out / MACHINE / "machine.json").write_text(
@@ -244,13 +246,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sqrtwatch-bench-history-") as tmp:
         root = args.keep or Path(tmp)
         results = root / "results"
+        shutil.rmtree(results, ignore_errors=True)
         start = time.perf_counter()
-        files = write_history(results, args.nights)
-        entries = json.loads((results / "benchmarks.json").read_text())
-        cells = sum(math.prod(len(p) for p in e["params"]) or 1 for k, e in entries.items() if k != "version")
+        entries = suite()
+        files = write_history(results, entries, args.nights)
+        cells = sum(math.prod(len(p) for p in entry["params"]) for entry in entries.values())
         size = sum(p.stat().st_size for p in results.rglob("*.json"))
         print(
-            f"history: {files} runs x {cells} cells ({len(entries) - 1} benchmarks), {size / 1e6:.0f} MB, "
+            f"history: {files} runs x {cells} cells ({len(entries)} benchmarks), {size / 1e6:.0f} MB, "
             f"written in {time.perf_counter() - start:.0f} s",
             flush=True,
         )
@@ -263,7 +266,7 @@ def main() -> None:
         assert not report.errors, report.errors[:3]
         print(f"  {report.summary()}")
         timed("detect, first full pass", None, lambda: detect_alerts(engine, thresholds={}))
-        write_night(results, suite(), args.nights, TORCH_VERSIONS[1], random.Random(args.nights))
+        write_night(results, entries, args.nights, TORCH_VERSIONS[1], random.Random(args.nights))
         report = timed(
             "ingest one new run", TARGETS_S["one new run"], lambda: ingest_results_dir(engine, results)
         )
