@@ -11,7 +11,8 @@ Every night runs the commands the nightly workflow runs, on a small grid, for re
     sqrtwatch alerts --format json --status all --db ...
 
 in a dedicated virtualenv (WORKDIR/venv: torch 2.13.0 and this checkout, made on first use),
-or in ``--python``'s environment. Nothing in sqrtwatch's code changes; the environment does:
+or in ``--python``'s environment, on a clone of this checkout's HEAD (WORKDIR/checkout), so
+that nothing in sqrtwatch's code changes between nights. The environment does:
 
 - ``--threads-from N``: from night N on, ``OMP_NUM_THREADS`` is half the cores (asv hands its
   environment to the benchmark processes).
@@ -131,26 +132,36 @@ def apply_changes(night: Night, args: argparse.Namespace, python: Path) -> None:
         command([str(python), "-m", "pip", "install", "--quiet", f"torch=={NEW_TORCH}"])
 
 
-def run_night(night: Night, args: argparse.Namespace, python: Path, results: Path, url: str) -> list[dict]:
-    """The workflow's commands for one night; returns every alert after it."""
-    # This checkout's sqrtwatch (the venv has it installed editable; asv drops PYTHONPATH
-    # for the benchmark processes, which import the suites from the checkout anyway).
-    env = {**os.environ, **night.env, "PYTHONPATH": str(REPO)}
+def snapshot(workdir: Path) -> Path:
+    """A clone of this checkout's HEAD: every night measures the same commit, whatever happens here."""
+    checkout = workdir / "checkout"
+    shutil.rmtree(checkout, ignore_errors=True)
+    command(["git", "clone", "--quiet", "--shared", str(REPO), str(checkout)])
+    return checkout
+
+
+def run_night(night: Night, args: argparse.Namespace, python: Path, checkout: Path, url: str) -> list[dict]:
+    """The workflow's commands for one night, in ``checkout``; returns every alert after it."""
+    # The snapshot's sqrtwatch (asv drops PYTHONPATH for the benchmark processes, which
+    # import the suites from the snapshot's benchmarks/ anyway).
+    env = {**os.environ, **night.env, "PYTHONPATH": str(checkout)}
+    results = checkout.parent / "results"
     sqrtwatch = [str(python), "-m", "sqrtwatch"]
     bench = [arg for pattern in args.bench or DEFAULT_BENCH for arg in ("--bench", pattern)]
-    command([*sqrtwatch, "run", "--quick", *bench, "--results", str(results), "--machine", MACHINE], env)
-    command([*sqrtwatch, "ingest", str(results), "--db", url], env)
-    command([*sqrtwatch, "detect", "--db", url], env)
-    return json.loads(
-        command([*sqrtwatch, "alerts", "--format", "json", "--status", "all", "--db", url], env)
+    command(
+        [*sqrtwatch, "run", "--quick", *bench, "--results", str(results), "--machine", MACHINE], env, checkout
     )
+    command([*sqrtwatch, "ingest", str(results), "--db", url], env, checkout)
+    command([*sqrtwatch, "detect", "--db", url], env, checkout)
+    listing = [*sqrtwatch, "alerts", "--format", "json", "--status", "all", "--db", url]
+    return json.loads(command(listing, env, checkout))
 
 
 def cause_text(cause: dict | None) -> str:
-    """``field: before -> after`` pairs of an alert's cause, or "none recorded"."""
-    if not cause:
-        return "none recorded"
-    return "; ".join(f"{name}: {pair[0]} -> {pair[1]}" for name, pair in sorted(cause.items()))
+    """An alert's cause in one line, as ``sqrtwatch alerts`` and the dashboard write it."""
+    from sqrtwatch.db.detection.causes import describe
+
+    return describe(cause)
 
 
 def alert_table(alerts: list[dict], first_night: dict[int, int]) -> str:
@@ -197,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     python = args.python or make_venv(args.workdir / "venv")
     reset(args.workdir, python, own_venv=args.python is None)
-    results, url = args.workdir / "results", f"sqlite:///{args.workdir / 'sqrtwatch.db'}"
+    checkout, url = snapshot(args.workdir), f"sqlite:///{args.workdir / 'sqrtwatch.db'}"
     print(
         f"python {python}: torch {torch_version(python)}; load average {os.getloadavg()[0]:.2f}", flush=True
     )
@@ -207,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     for night in plan(args):
         apply_changes(night, args, python)
         start = time.perf_counter()
-        alerts = run_night(night, args, python, results, url)
+        alerts = run_night(night, args, python, checkout, url)
         new = [alert for alert in alerts if alert["id"] not in first_night]
         for alert in new:
             first_night[alert["id"]] = night.index
