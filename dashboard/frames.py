@@ -320,7 +320,7 @@ def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.Data
     rows = []
     for alert in alerts.itertuples():
         run_after = getattr(alert, "run_after_id", None)
-        if pd.notna(run_after):
+        if run_after is not None and pd.notna(run_after):
             points = series[[int(run_after) in run_ids for run_ids in series["run_ids"]]]
         else:
             points = series[

@@ -28,7 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
@@ -42,6 +44,7 @@ NIGHTS_PER_COMMIT = 7
 TIME_SAMPLES = 10  # raw samples asv keeps per timing cell (--record-samples)
 RESULT_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a", "stats_ci_99_b",
                   "stats_q_25", "stats_q_75", "stats_number", "stats_repeat", "samples"]  # fmt: skip
+T = TypeVar("T")
 TARGETS_S = {"full ingest": 60.0, "one new run": 2.0, "detect after one new run": 5.0, "page warm": 1.0}
 
 
@@ -90,7 +93,8 @@ def results_file(entries: dict[str, dict], night: int, version: str, rng: random
     for b, (name, entry) in enumerate(entries.items()):
         cells = _cells(entry)
         baseline = 1e-6 * (1 + b % 17)
-        values, samples = [], []
+        values: list[float] = []
+        samples: list[list[float] | None] = []
         for cell in cells:
             gpu = "'cuda'" in cell or "'mps'" in cell
             if gpu:
@@ -185,7 +189,7 @@ def write_history(out: Path, entries: dict[str, dict], nights: int, seed: int = 
     return nights * len(TORCH_VERSIONS)
 
 
-def timed(label: str, target: float | None, action) -> object:
+def timed(label: str, target: float | None, action: Callable[[], T]) -> T:
     """Run ``action``, print its wall time against ``target``; return its result."""
     start = time.perf_counter()
     result = action()

@@ -137,6 +137,8 @@ def snapshot(workdir: Path) -> Path:
     checkout = workdir / "checkout"
     shutil.rmtree(checkout, ignore_errors=True)
     command(["git", "clone", "--quiet", "--shared", str(REPO), str(checkout)])
+    # asv.conf.json names the branch main: the clone's HEAD is it, whatever branch was out here.
+    command(["git", "checkout", "--quiet", "-B", "main"], cwd=checkout)
     return checkout
 
 
