@@ -50,15 +50,20 @@ def test_quiet_nights_raise_no_alert(simulation):
     )
 
 
-def test_halved_threads_raise_a_regression_caused_by_the_thread_count(simulation):
+def test_halved_threads_raise_an_alert_caused_by_the_thread_count(simulation):
     nights, alerts, values = simulation
     new = [alerts[i] for night in nights if night["night"] >= THREADS_FROM for i in night["new_alerts"]]
     # Whether one thread is slower depends on the second core being free: on the shared
-    # 2-core dev box it was 1.5x on a quiet moment and nothing at load 2-3 (docs/nightly.md).
-    slowdown = statistics.median(values[THREADS_FROM - 1 :]) / statistics.median(values[: THREADS_FROM - 1])
-    if slowdown < 1.2:
-        assert new == [], f"nothing moved (x{slowdown:.2f}), yet: {new}"
+    # 2-core dev box one thread was 1.5x slower on a quiet moment, no slower at load 2-3, and
+    # under more load both counts flipped between ~70 us and 1-2 ms stalls (docs/nightly.md).
+    before, after = values[: THREADS_FROM - 1], values[THREADS_FROM - 1 :]
+    if max(before) / min(before) > 1.5 or max(after) / min(after) > 1.5:
+        pytest.skip(f"the cell jumped between nights ({values}): this machine is too busy to time it")
+    change = statistics.median(after) / statistics.median(before)
+    if 1 / 1.2 < change < 1.2:
+        assert new == [], f"nothing moved (x{change:.2f}), yet: {new}"
         return
-    (alert,) = [a for a in new if a["kind"] == "regression"]
+    (alert,) = new
+    assert alert["kind"] == ("regression" if change > 1 else "improvement")
     threads = [pair for field, pair in alert["cause"].items() if "thread" in field]
     assert threads and threads[0][0] != threads[0][1], alert["cause"]
