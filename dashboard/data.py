@@ -100,9 +100,10 @@ def _read(src: Source, query, *args, **kwargs):
 
 
 def _with_dates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Commit dates (ms since the epoch, as asv writes them) as UTC timestamps."""
-    if "commit_date" in frame:
-        frame["commit_date"] = pd.to_datetime(frame["commit_date"], unit="ms", utc=True)
+    """Commit dates and run times (ms since the epoch, as asv writes them) as UTC timestamps."""
+    for column in ("commit_date", "run_time"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
     return frame
 
 
@@ -147,6 +148,12 @@ def values(
     )
     frame["param_dict"] = parse_params(frame["params"]) if not frame.empty else pd.Series(dtype=object)
     return frame
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def run_contexts(src: Source, run_ids: tuple[int, ...]) -> pd.DataFrame:
+    """The stored context of each of ``run_ids`` (run_id, context)."""
+    return _read(src, queries.run_contexts, run_ids)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

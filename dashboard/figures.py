@@ -43,20 +43,30 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({red},{green},{blue},{alpha})"
 
 
+X_TITLES = {"run_time": "run time", "commit": "commit (commit-date order)", "torch_version": "torch version"}
+
+
 def make_trend_figure(
-    series: pd.DataFrame, x: str = "commit_date", y_title: str = "", markers: pd.DataFrame | None = None
+    series: pd.DataFrame,
+    x: str = "run_time",
+    y_title: str = "",
+    markers: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> go.Figure:
-    """Value over ``x`` per ``label``, with a shaded ``low``-``high`` band and alert markers.
+    """Value over ``x`` per ``label``, with a shaded ``low``-``high`` band, alert markers and events.
 
     ``series``: label, ``x``, value, low, high, commit_hash, torch_version, machine, n_samples;
-    over ``torch_version`` the rows come in release order, which the axis keeps.
+    over ``commit`` and ``torch_version`` the rows come in the order the axis keeps.
     ``markers``: ``x``, value, kind (regression / improvement / change point), text.
+    ``events``: ``x``, text: context changes (a torch upgrade, another CPU), drawn as
+    dotted vertical lines. The y axis starts at zero, so noise does not look like a cliff.
     """
     if series.empty:
         return _empty_figure("No values for this selection")
     figure = go.Figure()
+    categorical = x != "run_time"
     for index, (label, group) in enumerate(series.groupby("label", sort=True)):
-        if x != "torch_version":
+        if not categorical:
             group = group.sort_values(x)
         colour = _PALETTE[index % len(_PALETTE)]
         band = group.dropna(subset=["low", "high"])
@@ -105,19 +115,54 @@ def make_trend_figure(
                     hovertemplate="%{text}<extra></extra>",
                 )
             )
-    if x == "torch_version":
+    if events is not None and not events.empty:
+        _add_events(figure, events, x)
+    if categorical:
         figure.update_xaxes(
             type="category", categoryorder="array", categoryarray=list(dict.fromkeys(series[x]))
         )
+    elif series[x].nunique() == 1:
+        # One run: Plotly would zoom the date axis to milliseconds around it.
+        moment = pd.Timestamp(series[x].iloc[0])
+        figure.update_xaxes(range=[moment - pd.Timedelta(days=1), moment + pd.Timedelta(days=1)])
+    figure.update_yaxes(rangemode="tozero")
     figure.update_layout(
         height=_HEIGHT,
         yaxis_title=y_title,
-        xaxis_title="torch version" if x == "torch_version" else "commit date",
+        xaxis_title=X_TITLES.get(x, x.replace("_", " ")),
         legend=dict(orientation="h", y=-0.2),
         margin=dict(l=10, r=10, t=30, b=10),
         hovermode="closest",
     )
     return figure
+
+
+def _add_events(figure: go.Figure, events: pd.DataFrame, x: str) -> None:
+    """Dotted vertical lines at context changes, their text on hover and along the top."""
+    for event in events.itertuples():
+        position = getattr(event, x)
+        figure.add_shape(
+            type="line",
+            xref="x",
+            yref="paper",
+            x0=position,
+            x1=position,
+            y0=0,
+            y1=1,
+            line=dict(color="#8c564b", dash="dot", width=1),
+        )
+        figure.add_annotation(
+            x=position,
+            xref="x",
+            y=1,
+            yref="paper",
+            text=event.text,
+            showarrow=False,
+            textangle=-90,
+            xanchor="right",
+            yanchor="top",
+            font=dict(size=10, color="#8c564b"),
+        )
 
 
 def make_small_multiples_figure(frame: pd.DataFrame) -> go.Figure:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
+from ..db.detection.causes import COMMIT, cause, context_fields, describe
 from ..db.taxonomy import Kind, kind_of
 from ..vocabulary import DTYPE_BYTES
 
@@ -86,17 +87,18 @@ def newest_runs(runs: pd.DataFrame) -> tuple[int, ...]:
     return tuple(int(run_id) for run_id in ordered.groupby(["machine", "env_name"])["run_id"].last())
 
 
-def headline(catalog: pd.DataFrame) -> pd.DataFrame:
+def headline(values: pd.DataFrame) -> pd.DataFrame:
     """Rows (benchmark, params, param_dict, param_index) of the headline cell per (benchmark, device, dtype).
 
-    The headline cell has the largest size, then asv's first parameter values.
-
-    Large sizes are where throughput meets the memory roofline, which makes them
-    the number worth watching; other parameters take their first declared value.
+    The headline cell is the largest size the given values measured (status ok), then asv's
+    first parameter values. Large sizes are where throughput meets the memory roofline,
+    which makes them the number worth watching; a cell the newest runs skipped (outside
+    the quick profile) or failed has nothing to show, so it is never the headline.
     """
-    if catalog.empty:
-        return catalog.assign(device=[], dtype=[])
-    frame = with_param_columns(catalog.copy(), ["device", "dtype", "size"])
+    measured = values[values["status"] == "ok"] if "status" in values else values
+    if measured.empty:
+        return measured.assign(device=[], dtype=[])
+    frame = with_param_columns(measured.copy(), ["device", "dtype", "size"])
     frame["_size"] = pd.to_numeric(frame["size"], errors="coerce")
     frame = frame.sort_values(["_size", "param_index"], ascending=[False, True])
     return frame.drop_duplicates(["benchmark", "device", "dtype"]).drop(columns="_size")
@@ -164,15 +166,53 @@ def accuracy_grid(accuracy: pd.DataFrame, impl: str = "torch.sqrt") -> pd.DataFr
     return pd.DataFrame(rows, columns=columns)
 
 
+# The x axes of a trend (DESIGN.md): when each run ran, the commit of this repository
+# measured (commit date order), or the torch version (release order).
+X_RUN_TIME, X_COMMIT, X_TORCH = "run_time", "commit", "torch_version"
+X_AXES = {X_RUN_TIME: "run time", X_COMMIT: "commit", X_TORCH: "torch version"}
+TREND_COLUMNS = [
+    "label",
+    "run_time",
+    "commit",
+    "commit_date",
+    "torch_version",
+    "value",
+    "low",
+    "high",
+    "commit_hash",
+    "machine",
+    "n_samples",
+    "runs",
+    "run_ids",
+]
+
+
+def series_labels(frame: pd.DataFrame) -> pd.Series:
+    """The machine, plus the environment and the hardware where a machine has several.
+
+    A torch matrix runs several environments on one machine, and a hosted-runner pool is
+    several hardware under one name: each is a series of its own (DESIGN.md).
+    """
+    labels = frame["machine"].astype(str)
+    if frame.empty:
+        return labels
+    for column in ("env_name", "hardware"):
+        if column in frame:
+            several = frame.groupby("machine")[column].transform("nunique") > 1
+            labels = labels.where(~several, labels + " · " + frame[column].astype(str))
+    return labels
+
+
 def trend_series(
     values: pd.DataFrame, x: str, band: str, divide_by: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Points of a trend chart: label (machine), ``x``, value, low, high and hover fields.
+    """Points of a trend chart (TREND_COLUMNS): label, the ``x`` column, value, low, high, hover fields.
 
     ``band`` is ``ci`` (asv's 99 % confidence interval) or ``iqr``. With ``divide_by``
     (same-run copy times: run_id, value; see :func:`copy_roofline`), values and band are
     divided by the copy of the same run, which normalizes away the machine's speed.
-    Over torch versions the points of one version are summarized by their median.
+    Over run time every run is a point; over commits and torch versions the runs of one
+    commit or version are summarized by their median, in commit-date or release order.
     """
     low_col, high_col = ("ci_99_a", "ci_99_b") if band == "ci" else ("q_25", "q_75")
     frame = values[values["status"] == "ok"].copy()
@@ -184,33 +224,76 @@ def trend_series(
         factor = factor[frame.index]
         for column in ("value", "low", "high"):
             frame[column] = frame[column] / factor
-    frame["label"] = frame["machine"]
+    frame["label"] = series_labels(frame)
     frame["commit_hash"] = frame["commit_hash"].str[:8]
-    if x == "torch_version":
-        frame = frame.dropna(subset=["torch_version"])
-        grouped = frame.groupby(["label", "torch_version"], as_index=False)
-        frame = grouped.agg(
-            value=("value", "median"),
-            low=("low", "median"),
-            high=("high", "median"),
-            commit_hash=("commit_hash", lambda hashes: ", ".join(sorted(set(hashes)))),
-            machine=("machine", "first"),
-            n_samples=("n_samples", "sum"),
-            commit_date=("commit_date", "max"),
-        )
-        frame = frame.iloc[_version_order(frame["torch_version"])]
-    columns = [
-        "label",
-        "commit_date",
-        "torch_version",
-        "value",
-        "low",
-        "high",
-        "commit_hash",
-        "machine",
-        "n_samples",
-    ]
-    return frame[columns].reset_index(drop=True)
+    frame["commit"] = frame["commit_hash"]
+    frame["run_time"] = run_times(frame)
+    frame["runs"] = 1
+    frame["run_ids"] = [(int(run_id),) for run_id in frame["run_id"]]
+    if x in (X_COMMIT, X_TORCH):
+        frame = frame.dropna(subset=[x])
+        summaries = {
+            "value": ("value", "median"),
+            "low": ("low", "median"),
+            "high": ("high", "median"),
+            "commit_hash": ("commit_hash", lambda hashes: ", ".join(sorted(set(hashes)))),
+            X_TORCH: (X_TORCH, lambda versions: ", ".join(sort_versions(versions))),
+            X_COMMIT: (X_COMMIT, "first"),
+            "machine": ("machine", "first"),
+            "n_samples": ("n_samples", "sum"),
+            "commit_date": ("commit_date", "max"),
+            "run_time": ("run_time", "max"),
+            "runs": ("runs", "sum"),
+            "run_ids": ("run_ids", lambda ids: tuple(i for group in ids for i in group)),
+        }
+        del summaries[x]
+        frame = frame.groupby(["label", x], as_index=False).agg(**summaries)
+        if x == X_TORCH:
+            frame = frame.iloc[_version_order(frame[X_TORCH])]
+        else:
+            frame = frame.sort_values(["commit_date", "run_time"], kind="stable")
+    else:
+        frame = frame.sort_values("run_time", kind="stable")
+    return frame[TREND_COLUMNS].reset_index(drop=True)
+
+
+def series_runs(values: pd.DataFrame) -> pd.DataFrame:
+    """One row per run of a trend's values: run_id, label, run_time, commit (for the events)."""
+    frame = values[values["status"] == "ok"]
+    return pd.DataFrame(
+        {
+            "run_id": frame["run_id"].astype(int),
+            "label": series_labels(frame),
+            "run_time": run_times(frame),
+            "commit": frame["commit_hash"].str[:8],
+        }
+    ).drop_duplicates("run_id")
+
+
+def run_times(frame: pd.DataFrame) -> pd.Series:
+    """When each run measured (the runs' ``run_time``), else its commit date."""
+    if "run_time" not in frame:
+        return frame["commit_date"]
+    return frame["run_time"].fillna(frame["commit_date"])
+
+
+# Time units for the y axis: a value of 12e-6 s reads as 12 us, not 0.000012.
+_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def readable_time_unit(points: pd.DataFrame, unit: str) -> tuple[pd.DataFrame, str]:
+    """``points`` in the time unit that puts their median between 1 and 1000, and that unit.
+
+    Units other than seconds are returned unchanged.
+    """
+    if unit != "seconds" or points.empty:
+        return points, unit
+    typical = float(points["value"].abs().median())
+    scale, name = next(((s, n) for s, n in _TIME_UNITS if typical >= s), _TIME_UNITS[-1])
+    scaled = points.copy()
+    for column in ("value", "low", "high"):
+        scaled[column] = scaled[column] / scale
+    return scaled, f"{name} per call"
 
 
 def _version_key(version: str) -> tuple:
@@ -229,28 +312,56 @@ def sort_versions(versions) -> list[str]:
 
 
 def alert_markers(alerts: pd.DataFrame, series: pd.DataFrame, x: str) -> pd.DataFrame:
-    """Alert markers placed on the series point of their first changed commit."""
+    """Alert markers placed on the series point holding the first run after the change.
+
+    Alerts stored without that run (before issue 12) go to the first point of their
+    ``commit_after`` on their machine.
+    """
     columns = [x, "value", "kind", "text"]
     if alerts.empty or series.empty:
         return pd.DataFrame(columns=columns)
     rows = []
     for alert in alerts.itertuples():
-        points = series[
-            (series["machine"] == alert.machine)
-            & (series["commit_hash"].str.startswith(alert.commit_after[:8]))
-        ]
-        if x == "torch_version":
+        run_after = getattr(alert, "run_after_id", None)
+        if run_after is not None and pd.notna(run_after):
+            points = series[[int(run_after) in run_ids for run_ids in series["run_ids"]]]
+        else:
             points = series[
                 (series["machine"] == alert.machine)
-                & series["commit_hash"].str.contains(alert.commit_after[:8])
+                & series["commit_hash"].str.contains(alert.commit_after[:8], regex=False)
             ]
         if points.empty:
             continue
         point = points.iloc[0]
         ratio = f"{alert.ratio:.3f}x" if pd.notna(alert.ratio) else "n/a"
-        text = f"#{alert.id} {alert.kind} ({alert.status}) at {alert.commit_after[:8]}: {ratio}"
+        cause = cause_text(getattr(alert, "cause", None))
+        text = f"#{alert.id} {alert.kind} ({alert.status}) at {alert.commit_after[:8]}: {ratio}<br>{cause}"
         rows.append({x: point[x], "value": point["value"], "kind": alert.kind, "text": text})
     return pd.DataFrame(rows, columns=columns)
+
+
+def context_events(runs: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Where the recorded context changed between consecutive runs of a line: ``x``, text.
+
+    ``runs``: run_id, label, run_time, commit, context (the run's context as stored).
+    A change of commit alone is no event (the commit axis shows those), and over torch
+    versions there are none (the axis is the upgrade). Each event sits at the first
+    run, or commit, with the new context: a torch upgrade, another CPU, fewer threads.
+    """
+    columns = [x, "text"]
+    if runs.empty or x == X_TORCH:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for _, group in runs.sort_values(["run_time", "run_id"]).groupby("label", sort=True):
+        previous = None
+        for run in group.itertuples():
+            fields = context_fields(run.context)
+            if previous is not None:
+                changed = {name: pair for name, pair in cause(previous, fields).items() if name != COMMIT}
+                if changed:
+                    rows.append({x: getattr(run, x), "text": describe(changed)})
+            previous = fields
+    return pd.DataFrame(rows, columns=columns).drop_duplicates()
 
 
 def sort_key(value: str) -> tuple:
@@ -508,13 +619,25 @@ def trend_link_params(benchmark: str, params: str, machine: str | None = None) -
     return link
 
 
+def cause_text(cause) -> str:
+    """An alert's cause (context field -> [before, after], a dict or JSON text) in one line.
+
+    ``torch_version 2.13.0 -> 2.14.1; threads 2 -> 1``, as ``sqrtwatch alerts`` writes it,
+    or ``none recorded`` when no recorded context field differs.
+    """
+    if isinstance(cause, str):
+        cause = json.loads(cause) if cause.strip() else None
+    return describe(cause if isinstance(cause, dict) else None)
+
+
 def alerts_table(alerts: pd.DataFrame) -> pd.DataFrame:
-    """Alerts as shown in the Alerts page, with a link to each alert's trend chart."""
-    columns = ["id", "kind", "status", "resolved", "benchmark", "parameters", "machine", "ratio", "commit_before",
-               "commit_after", "detected_at", "triage_note", "trend"]  # fmt: skip
+    """Alerts as shown in the Alerts page, with their cause and a link to each alert's trend chart."""
+    columns = ["id", "kind", "status", "resolved", "benchmark", "parameters", "machine", "ratio", "cause",
+               "commit_before", "commit_after", "detected_at", "triage_note", "trend"]  # fmt: skip
     if alerts.empty:
         return pd.DataFrame(columns=columns)
     table = alerts.assign(
+        cause=alerts["cause"].map(cause_text) if "cause" in alerts else "none recorded",
         parameters=alerts["params"].map(params_text),
         commit_before=alerts["commit_before"].fillna("").str[:8],
         commit_after=alerts["commit_after"].str[:8],

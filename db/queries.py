@@ -201,6 +201,12 @@ def series(session: Session, benchmark: str, params: str, machine: str | None = 
     return values(session, [benchmark], params=[params], machine=machine)
 
 
+def run_contexts(session: Session, run_ids: Sequence[int]) -> pd.DataFrame:
+    """run_id and context (the run's sqrtwatch context as stored, or None) of the given runs."""
+    statement = select(Run.id.label("run_id"), Run.context).where(Run.id.in_(list(run_ids)))
+    return _frame(session, statement.order_by(Run.id), ["run_id", "context"])
+
+
 def accuracy_results(session: Session) -> pd.DataFrame:
     """Every stored accuracy report with its run, oldest run first."""
     statement = _join_runs(

@@ -63,8 +63,8 @@ def _timing(values: list[float]) -> dict:
     }
 
 
-def _row(params: list[list[str]], cells: dict) -> list:
-    cells = {"params": params, "version": "1", "started_at": 1_700_000_000_000, "duration": 1.0} | cells
+def _row(params: list[list[str]], cells: dict, started_at: int) -> list:
+    cells = {"params": params, "version": "1", "started_at": started_at, "duration": 1.0} | cells
     return [cells.get(column) for column in COLUMNS]
 
 
@@ -109,23 +109,25 @@ def _results(machine: str, index: int) -> dict:
     throughput = THROUGHPUT_PARAMS
     alternative_params = [[f"'{impl}'" for impl in ALTERNATIVE_IMPLS], *THROUGHPUT_PARAMS[:3]]
     accuracy_params = [["'cpu'"], [f"'{d}'" for d in ACCURACY_DTYPES], ["'torch.sqrt'"]]
+    date = 1_704_067_200_000 + index * 86_400_000
+    started_at = date + 3_600_000  # each commit measured an hour after it was made
     return {
         "version": 2,
         "commit_hash": COMMITS[index],
         "env_name": ENV_NAME,
-        "date": 1_704_067_200_000 + index * 86_400_000,
+        "date": date,
         "params": {"machine": machine, "python": "3.11", "arch": "x86_64", "cpu": "test cpu", "num_cpu": "2"},
         "python": "3.11",
         "requirements": {},
         "env_vars": {},
         "result_columns": COLUMNS,
         "results": {
-            TIME_SQRT: _row(throughput, _timing(times)),
-            GBPS: _row(throughput, {"result": gbps}),
-            ROOFLINE: _row(throughput, {"result": fraction}),
-            ALTERNATIVES: _row(alternative_params, _timing(alternatives)),
-            MISMATCHES: _row(accuracy_params, {"result": mismatches}),
-            MAX_ULP: _row(accuracy_params, {"result": max_ulp}),
+            TIME_SQRT: _row(throughput, _timing(times), started_at),
+            GBPS: _row(throughput, {"result": gbps}, started_at),
+            ROOFLINE: _row(throughput, {"result": fraction}, started_at),
+            ALTERNATIVES: _row(alternative_params, _timing(alternatives), started_at),
+            MISMATCHES: _row(accuracy_params, {"result": mismatches}, started_at),
+            MAX_ULP: _row(accuracy_params, {"result": max_ulp}, started_at),
         },
         "durations": {},
     }

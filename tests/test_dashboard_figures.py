@@ -75,11 +75,11 @@ def test_classify_recognises_the_suites(benchmark, unit, params, kind):
 
 def test_trend_band_choice_and_copy_normalization():
     values = series_frame("ci", [2.0, 4.0], ["2.12.0", "2.13.0"])
-    ci = frames.trend_series(values, x="commit_date", band="ci")
-    iqr = frames.trend_series(values, x="commit_date", band="iqr")
+    ci = frames.trend_series(values, x="run_time", band="ci")
+    iqr = frames.trend_series(values, x="run_time", band="iqr")
     assert list(ci["high"]) == pytest.approx([2.2, 4.4]) and list(iqr["high"]) == pytest.approx([2.1, 4.2])
     copies = pd.DataFrame({"run_id": [0, 1], "value": [1.0, 2.0]})
-    normalized = frames.trend_series(values, x="commit_date", band="ci", divide_by=copies)
+    normalized = frames.trend_series(values, x="run_time", band="ci", divide_by=copies)
     assert list(normalized["value"]) == [2.0, 2.0]  # the step was the machine, not sqrt
 
 
@@ -114,9 +114,7 @@ def test_torch_versions_in_release_order_not_text_order():
 
 
 def test_trend_figure_draws_band_line_and_alert_markers():
-    points = frames.trend_series(
-        series_frame("ci", [1.0, 1.0, 1.5], ["2.13.0"] * 3), x="commit_date", band="ci"
-    )
+    points = frames.trend_series(series_frame("ci", [1.0, 1.0, 1.5], ["2.13.0"] * 3), x="run_time", band="ci")
     alerts = pd.DataFrame(
         [
             {
@@ -129,7 +127,7 @@ def test_trend_figure_draws_band_line_and_alert_markers():
             }
         ]
     )
-    markers = frames.alert_markers(alerts, points, "commit_date")
+    markers = frames.alert_markers(alerts, points, "run_time")
     figure = figures.make_trend_figure(points, markers=markers)
     names = [trace.name for trace in figure.data]
     assert names == ["ci band", "ci", "regression"]
@@ -241,3 +239,109 @@ def test_binade_picture_reads_the_newest_stored_report_per_cell():
     picture = frames.binade_picture(latest)
     assert picture[["torch_version", "exponent", "mismatches"]].values.tolist() == [["2.13.0", 0, 7]]
     assert frames.binade_picture(latest, "numpy").empty
+
+
+def test_headline_is_the_largest_size_measured_not_a_skipped_one():
+    cells = [("100000000", "skipped", None), ("10000000", "ok", 9.5), ("1000", "ok", 2.0)]
+    values = pd.DataFrame(
+        {
+            "benchmark": "bench_throughput.Bandwidth.track_gbps",
+            "params": [f'{{"size":"{size}"}}' for size, _, _ in cells],
+            "param_dict": [{"device": "'cpu'", "dtype": "'float32'", "size": size} for size, _, _ in cells],
+            "param_index": range(len(cells)),
+            "status": [status for _, status, _ in cells],
+            "value": [value for _, _, value in cells],
+        }
+    )
+    (size,) = frames.headline(values)["size"]
+    assert size == "10000000"  # the quick profile skips 1e8: a skipped cell has nothing to show
+    assert frames.headline(values[values["status"] == "skipped"]).empty
+
+
+def test_one_run_reads_in_microseconds_on_a_day_wide_axis():
+    values = series_frame("ci", [12.5e-6], ["2.13.0"])
+    points, unit = frames.readable_time_unit(frames.trend_series(values, x="run_time", band="ci"), "seconds")
+    assert unit == "µs per call" and list(points["value"]) == pytest.approx([12.5])
+    assert list(points["high"]) == pytest.approx([13.75])
+    figure = figures.make_trend_figure(points, x="run_time", y_title=unit)
+    low, high = (pd.Timestamp(end) for end in figure.layout.xaxis.range)
+    assert high - low == pd.Timedelta(days=2)  # not milliseconds around the one point
+    assert figure.layout.yaxis.rangemode == "tozero" and figure.layout.yaxis.title.text == unit
+    assert frames.readable_time_unit(points, "GB/s")[1] == "GB/s"
+
+
+def test_commit_axis_takes_the_median_of_the_runs_of_each_commit_in_commit_order():
+    values = series_frame("ci", [3.0, 1.0, 2.0, 7.0], ["2.13.0", "2.13.0", "2.13.0", "2.14.1"])
+    values["commit_hash"] = ["b" * 40, "a" * 40, "a" * 40, "b" * 40]
+    values["commit_date"] = pd.to_datetime(["2025-02-01", "2025-01-01", "2025-01-01", "2025-02-01"], utc=True)
+    points = frames.trend_series(values, x="commit", band="ci")
+    assert list(points["commit"]) == ["aaaaaaaa", "bbbbbbbb"]
+    assert list(points["value"]) == [1.5, 5.0] and list(points["runs"]) == [2, 2]
+    assert list(points["torch_version"]) == ["2.13.0", "2.13.0, 2.14.1"]
+    figure = figures.make_trend_figure(points, x="commit")
+    assert list(figure.layout.xaxis.categoryarray) == ["aaaaaaaa", "bbbbbbbb"]
+
+
+def test_runs_of_several_environments_of_a_machine_are_separate_lines():
+    values = pd.concat([series_frame("ci", [1.0], ["2.13.0"]), series_frame("ci", [2.0], ["2.14.1"])])
+    values["env_name"] = ["torch2.13.0", "torch2.14.1"]
+    points = frames.trend_series(values, x="run_time", band="ci")
+    assert sorted(points["label"]) == ["ci · torch2.13.0", "ci · torch2.14.1"]
+
+
+def test_context_events_are_dotted_lines_with_their_text():
+    points = frames.trend_series(
+        series_frame("ci", [1.0, 2.0], ["2.13.0", "2.14.1"]), x="run_time", band="ci"
+    )
+    events = pd.DataFrame({"run_time": [points["run_time"].iloc[1]], "text": ["torch 2.13.0 → 2.14.1"]})
+    figure = figures.make_trend_figure(points, x="run_time", events=events)
+    (line,) = figure.layout.shapes
+    assert line.line.dash == "dot" and pd.Timestamp(line.x0) == points["run_time"].iloc[1]
+    assert figure.layout.annotations[0].text == "torch 2.13.0 → 2.14.1"
+
+
+@pytest.mark.parametrize(
+    ("cause", "text"),
+    [
+        ({"torch_version": ["2.13.0", "2.14.1"]}, "torch_version 2.13.0 -> 2.14.1"),
+        (
+            '{"threads": [2, 1], "env.OMP_NUM_THREADS": [null, "1"]}',
+            "threads 2 -> 1; env.OMP_NUM_THREADS unset -> 1",
+        ),
+        ({}, "none recorded"),
+        (None, "none recorded"),
+    ],
+)
+def test_alert_cause_reads_as_one_line(cause, text):
+    assert frames.cause_text(cause) == text
+
+
+def context(threads: int = 2, torch_version: str = "2.13.0", flushed: bool = False) -> dict:
+    return {
+        "torch_version": torch_version,
+        "threads": threads,
+        "subnormals_flushed": {"torch": flushed, "numpy": flushed},
+    }
+
+
+def test_context_changes_between_runs_are_events_at_the_first_run_after():
+    values = series_frame("ci", [1.0, 1.0, 1.6, 1.6, 1.7], ["2.13.0"] * 4 + ["2.14.1"])
+    values["commit_hash"] = ["a" * 40] * 5  # one commit: only the context tells the runs apart
+    contexts = [context(), context(), context(threads=1), context(threads=1), context(1, "2.14.1")]
+    runs = frames.series_runs(values).assign(context=contexts)
+    events = frames.context_events(runs, "run_time")
+    assert list(events["run_time"]) == list(values["commit_date"][[2, 4]])
+    assert list(events["text"]) == ["threads 2 -> 1", "torch_version 2.13.0 -> 2.14.1"]
+    assert frames.context_events(runs, "torch_version").empty  # the axis is the upgrade
+
+
+def test_alert_marker_sits_on_the_first_run_after_the_change():
+    values = series_frame("ci", [1.0, 1.0, 1.6, 1.6], ["2.13.0"] * 4)
+    values["commit_hash"] = ["a" * 40] * 4
+    alert = {"id": 3, "machine": "ci", "commit_after": "a" * 40, "kind": "regression", "status": "active"}
+    alerts = pd.DataFrame([alert | {"ratio": 1.6, "run_after_id": 2, "cause": {"threads": [2, 1]}}])
+    for x in ("run_time", "commit"):
+        points = frames.trend_series(values, x=x, band="ci")
+        (marker,) = frames.alert_markers(alerts, points, x).itertuples()
+        assert getattr(marker, x) == points[x].iloc[2 if x == "run_time" else 0]
+        assert marker.text.endswith("threads 2 -> 1")

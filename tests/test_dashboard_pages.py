@@ -244,3 +244,22 @@ def test_pages_render_a_real_asv_run(asv_results, tmp_path, monkeypatch):
     app = open_page("trends", {"bench": "bench_throughput.Sqrt.time_sqrt"})
     assert numbers(chart_data(app)[0]["y"])[0] > 0  # the first trace is the band of the measured series
     assert "No accuracy reports stored yet" in open_page("accuracy").info[0].value
+
+
+def test_alerts_and_trends_show_the_cause_and_the_context_changes(dashboard_db):
+    app = open_page("alerts", {"status": "all", "machine": "ci-linux", "kind": "regression"})
+    table = app.dataframe[0].value
+    mine = table["parameters"].str.contains("dtype=float32, size=1000000, variant=out", regex=False)
+    (cause,) = table.loc[mine & (table["benchmark"] == dashboard_seed.TIME_SQRT), "cause"]
+    assert "torch_version 2.12.0 -> 2.13.0" in cause  # the slowdown came with the new torch
+    query = {
+        "bench": dashboard_seed.TIME_SQRT,
+        "p.dtype": "float32",
+        "p.size": "1000000",
+        "machine": "ci-linux",
+    }
+    app = open_page("trends", query | {"x": "commit"})
+    layout = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]
+    texts = [a["text"] for a in layout["annotations"]]
+    assert texts == ["torch_version 2.11.0 -> 2.12.0", "torch_version 2.12.0 -> 2.13.0"]
+    assert [shape["x0"] for shape in layout["shapes"]] == [dashboard_seed.COMMITS[i][:8] for i in (2, 5)]

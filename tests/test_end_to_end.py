@@ -14,7 +14,7 @@ from asv.results import Results
 
 from sqrtwatch.archive import ARCHIVE_DIR_NAME
 from tests.conftest import REPO_ROOT, TINY_BENCH, run_sqrtwatch
-from tests.test_dashboard_pages import chart_data, numbers, open_page, trace
+from tests.test_dashboard_pages import PAGES, chart_data, numbers, open_page, trace
 
 pytestmark = pytest.mark.slow
 
@@ -87,15 +87,42 @@ def test_ingest_stores_what_asv_measured_once(asv_results, ingested):
     assert exported(ingested) == rows, again.stdout
 
 
+SECONDS_PER = {"s per call": 1.0, "ms per call": 1e-3, "µs per call": 1e-6, "ns per call": 1e-9}
+
+
+def trend_seconds(machine: str) -> list[float]:
+    """The seconds per call the Trends page plots for BENCHMARK at CELL, back from its time unit."""
+    query = {"bench": BENCHMARK} | {f"p.{name}": text.strip("'") for name, text in CELL.items()}
+    app = open_page("trends", query)
+    unit = json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["yaxis"]["title"]["text"]
+    return [value * SECONDS_PER[unit] for value in numbers(trace(chart_data(app), machine)["y"])]
+
+
 def test_dashboard_trend_chart_shows_the_measured_value(ingested, monkeypatch):
     monkeypatch.setenv("SQRTWATCH_DB", ingested)
     (row,) = [r for r in exported(ingested) if r["benchmark"] == BENCHMARK and r["params"] == CELL]
-    query = {"bench": BENCHMARK} | {f"p.{name}": text.strip("'") for name, text in CELL.items()}
-    app = open_page("trends", query)
-    assert numbers(trace(chart_data(app), row["machine"])["y"]) == pytest.approx([row["value"]], rel=1e-9)
+    assert trend_seconds(row["machine"]) == pytest.approx([row["value"]], rel=1e-9)
 
 
-def test_a_second_run_at_the_same_commit_is_a_second_point(asv_results_copy, tmp_path):
+def test_every_page_shows_the_real_quick_run(ingested, monkeypatch):
+    """After a first quick run the Overview's throughput panel plots what the run measured."""
+    monkeypatch.setenv("SQRTWATCH_DB", ingested)
+    run_sqrtwatch("detect", "--db", ingested)
+    for page in PAGES:
+        open_page(page)
+    measured: dict[str, list[float]] = {}
+    for r in exported(ingested):
+        if r["benchmark"] == "bench_throughput.Bandwidth.track_gbps" and r["status"] == "ok":
+            measured.setdefault(r["params"]["dtype"].strip("'"), []).append(r["value"])
+    assert measured, "the quick profile measures the Bandwidth cells at 1e7 elements"
+    panel = chart_data(open_page("overview"))
+    shown = {t["name"]: numbers(t["y"]) for t in panel if t.get("xaxis", "x") == "x"}  # the GB/s row
+    assert set(shown) == set(measured)
+    for dtype, (value,) in shown.items():
+        assert value > 0 and value in measured[dtype]
+
+
+def test_a_second_run_at_the_same_commit_is_a_second_point(asv_results_copy, tmp_path, monkeypatch):
     """``make demo`` twice: two points; the context is the benchmark processes' (their variables)."""
     bench_args = [arg for pattern in TINY_BENCH for arg in ("--bench", pattern)]
     environ = dict(os.environ, OMP_NUM_THREADS="1")
@@ -110,3 +137,6 @@ def test_a_second_run_at_the_same_commit_is_a_second_point(asv_results_copy, tmp
     assert len(points) == 2 and len({r["started_at"] for r in points}) == 2
     alerts = json.loads(run_sqrtwatch("alerts", "--db", url, "--format", "json").stdout)
     assert all("cause" in alert for alert in alerts)
+    monkeypatch.setenv("SQRTWATCH_DB", url)  # and the dashboard draws both, in run-time order
+    by_time = sorted(points, key=lambda r: r["started_at"])
+    assert trend_seconds(points[0]["machine"]) == pytest.approx([r["value"] for r in by_time], rel=1e-9)

@@ -31,8 +31,9 @@ with throughput:
     kinds = frames.catalog_kinds(suite)
     kinds = kinds[kinds["kind"].isin([frames.KIND_GBPS, frames.KIND_ROOFLINE])]
     kind_of = dict(zip(kinds["benchmark"], kinds["kind"]))
-    # The headline cells as the newest runs measure them; then their whole history here.
-    key_cells = frames.headline(data.values(src, tuple(sorted(kind_of)), run_ids=frames.newest_runs(runs)))
+    # The headline cells as this machine's newest runs measured them; then their whole history.
+    newest = frames.newest_runs(runs[runs["machine"] == machine])
+    key_cells = frames.headline(data.values(src, tuple(sorted(kind_of)), run_ids=newest))
     key_values = data.values(
         src, tuple(sorted(kind_of)), tuple(sorted(set(key_cells["params"]))), machine=machine
     )

@@ -1,4 +1,4 @@
-"""Trends: one benchmark at one parameter combination over commits or torch versions."""
+"""Trends: one benchmark at one parameter combination over run time, commits or torch versions."""
 
 import streamlit as st
 
@@ -35,7 +35,14 @@ series_values = data.values(src, (benchmark,), (params,))
 machines = url_multiselect(
     "Machines", sorted(series_values["machine"].unique()), "machine", help="Empty: all machines"
 )
-x = url_select("X axis", ["commit_date", "torch_version"], "x", format_func=lambda v: v.replace("_", " "))
+x = url_select(
+    "X axis",
+    list(frames.X_AXES),
+    "x",
+    format_func=frames.X_AXES.__getitem__,
+    help="Run time: every run; commit or torch version: the median of their runs, "
+    "in commit-date or release order",
+)
 band = url_select(
     "Band",
     ["ci", "iqr"],
@@ -66,16 +73,43 @@ alerts = data.alerts(src, "all")
 alerts = (
     alerts[(alerts["benchmark"] == benchmark) & (alerts["params"] == params)] if not alerts.empty else alerts
 )
+points, unit = frames.readable_time_unit(points, unit)
 markers = frames.alert_markers(alerts, points, x)
+runs = frames.series_runs(selected)
+contexts = data.run_contexts(src, tuple(sorted(runs["run_id"])))
+events = frames.context_events(runs.merge(contexts, on="run_id"), x)
 
 st.caption(markdown_text(f"{benchmark} · {frames.params_text(params)} · unit: {unit}"))
-st.plotly_chart(figures.make_trend_figure(points, x=x, y_title=unit, markers=markers), width="stretch")
+st.plotly_chart(
+    figures.make_trend_figure(points, x=x, y_title=unit, markers=markers, events=events), width="stretch"
+)
+if not events.empty:
+    st.caption(
+        markdown_text(
+            "Dotted lines: the recorded context changed there (" + "; ".join(events["text"].head(3)) + ")."
+        )
+    )
 if not alerts.empty:
     st.subheader("Alerts on this series")
+    shown = alerts.assign(
+        cause=alerts["cause"].map(frames.cause_text) if "cause" in alerts else "none recorded"
+    )
     st.dataframe(
-        alerts[["id", "kind", "status", "machine", "commit_before", "commit_after", "ratio", "triage_note"]],
+        shown[
+            [
+                "id",
+                "kind",
+                "status",
+                "machine",
+                "commit_before",
+                "commit_after",
+                "ratio",
+                "cause",
+                "triage_note",
+            ]
+        ],
         hide_index=True,
         width="stretch",
     )
 with st.expander(f"{len(points)} points"):
-    st.dataframe(points, hide_index=True, width="stretch")
+    st.dataframe(points.drop(columns="run_ids"), hide_index=True, width="stretch")

@@ -12,7 +12,6 @@ as its cause (an upgrade in place, found between two runs of one series).
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -103,30 +102,53 @@ def upgrade_regressions(
     """Every consecutive pair of versions in ``view`` where the newer one is worse beyond noise."""
     from .detect import config_for
 
+    if len(view) < 2:
+        return []
+    # Rows of a cell are adjacent in release order: a pair is a row and the one before it
+    # in the same cell. Most pairs are equal or move the right way, so the cheap check on
+    # the plain values runs first, on arrays (iterating rows was most of detect's time).
+    cells = view[CELL]
+    pairs = np.flatnonzero((cells == cells.shift()).all(axis=1).to_numpy())
+    values = view["value"].to_numpy(dtype=float)
+    columns = [view[name].to_numpy() for name in ("benchmark", "type", "unit", "params")]
+    rules: dict[tuple, tuple[Kind, float]] = {}
     found = []
-    for _, cell in view.groupby(CELL, sort=False):
-        if len(cell) < 2:
+    for position in pairs:
+        key = tuple(column[position] for column in columns)
+        if key not in rules:
+            benchmark, type_, unit, params = key
+            rules[key] = (
+                params_kind(type_, unit, params),
+                config_for(benchmark, thresholds, config).min_effect,
+            )
+        kind, min_effect = rules[key]
+        if not _may_be_worse(
+            values[position - 1], values[position], kind.higher_is_better, kind.exact, min_effect
+        ):
             continue
-        benchmark = cell["benchmark"].iloc[0]
-        kind = params_kind(cell["type"].iloc[0], cell["unit"].iloc[0], cell["params"].iloc[0])
-        rows = [row for _, row in cell.iterrows()]
-        min_effect = config_for(benchmark, thresholds, config).min_effect
-        for before, after in itertools.pairwise(rows):
-            if _worse(before, after, kind, min_effect, config.alpha):
-                ratio = after["value"] / before["value"] if before["value"] else None
-                found.append(UpgradeChange(before, after, ratio))
+        before, after = view.iloc[position - 1], view.iloc[position]
+        if _worse(before, after, kind, min_effect, config.alpha):
+            ratio = after["value"] / before["value"] if before["value"] else None
+            found.append(UpgradeChange(before, after, ratio))
     return found
+
+
+def _may_be_worse(old: float, new: float, better_up: bool, deterministic: bool, min_effect: float) -> bool:
+    """The part of :func:`_worse` that needs only the two values."""
+    if deterministic:
+        return new < old if better_up else new > old
+    if not (math.isfinite(old) and math.isfinite(new)) or old <= 0 or new <= 0:
+        return False
+    return (old / new if better_up else new / old) - 1 >= min_effect
 
 
 def _worse(before, after, kind: Kind, min_effect: float, alpha: float) -> bool:
     old, new = float(before["value"]), float(after["value"])
     better_up = kind.higher_is_better
+    if not _may_be_worse(old, new, better_up, kind.exact, min_effect):
+        return False
     if kind.exact:
-        return new < old if better_up else new > old
-    if not (math.isfinite(old) and math.isfinite(new)) or old <= 0 or new <= 0:
-        return False
-    if (old / new if better_up else new / old) - 1 < min_effect:
-        return False
+        return True
     samples = decode_samples([before["samples"], after["samples"]])
     if samples[0] is None or samples[1] is None or min(len(samples[0]), len(samples[1])) < 2:
         return True  # no samples to test: the effect alone decides
