@@ -2,9 +2,11 @@
 
 ``op`` names the computation (``torch.linalg.vector_norm``, ``torch.std``, ``F.layer_norm``,
 ``F.rms_norm``, ``F.batch_norm`` in training mode, ``F.group_norm``, ``F.normalize``,
-``torch.cdist``); ``impl`` is ``library`` or ``handwritten`` (see ``sqrtwatch.models.formulas``).
+``torch.cdist``), with ``:handwritten`` for the formula written out (see
+``sqrtwatch.models.formulas``): only pairs that exist are parameters, so no cell skips for that.
+``size`` (``small``/``large``) maps per op to a realistic shape (``sqrtwatch.models.speed``).
 Optimizer steps (Adam, AdamW in for-loop, foreach, fused forms, and written out) have their own
-classes. Shapes are per op (``sqrtwatch.models.speed``); other shapes skip.
+classes. The bandwidth classes measure the large size only: the small one fits in caches.
 """
 
 from typing import Any
@@ -20,28 +22,37 @@ except ImportError:
 
 FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
 # Static copies of sqrtwatch.models.speed's lists: parameters never depend on an import.
-OPS = ["vector_norm", "std", "layer_norm", "rms_norm", "batch_norm", "group_norm", "normalize", "cdist"]
-IMPLS = ["library", "handwritten"]
-SHAPES = ["512x4096", "4096x4096", "8x64x56x56", "32x64x56x56", "512x512x64", "2048x2048x64"]
+OPS = [
+    "vector_norm",
+    "vector_norm:handwritten",
+    "std",
+    "std:handwritten",
+    "layer_norm",
+    "layer_norm:handwritten",
+    "rms_norm",
+    "rms_norm:handwritten",
+    "batch_norm",
+    "group_norm",
+    "normalize",
+    "cdist",
+]
+SIZES = ["small", "large"]
 OPTIMIZERS = ["adam", "adamw"]
 OPTIMIZER_IMPLS = ["forloop", "foreach", "fused", "handwritten"]
-OPTIMIZER_SHAPES = ["4x262144", "8x1048576"]
 
-# Quick profile: each op at its small shape, float32, on the CPU, by hand where there is a formula.
+# Quick profile: float32 on the CPU; each op once at its small size, both ways where there is a
+# formula; bandwidth of the four formulas both ways; Adam's four forms.
 _QUICK = {"device": {"cpu"}, "dtype": {"float32"}}
-COMPOSITE_QUICK = [
-    _QUICK | {"op": {"vector_norm", "std", "layer_norm", "rms_norm"}, "shape": {"512x4096"}},
-    _QUICK | {"op": {"normalize"}, "impl": {"library"}, "shape": {"512x4096"}},
-    _QUICK | {"op": {"batch_norm", "group_norm"}, "impl": {"library"}, "shape": {"8x64x56x56"}},
-    _QUICK | {"op": {"cdist"}, "impl": {"library"}, "shape": {"512x512x64"}},
-]
-OPTIMIZER_QUICK = [{"device": {"cpu"}, "dtype": {"float32"}, "shape": {"4x262144"}}]
+COMPOSITE_QUICK = [_QUICK | {"size": {"small"}}]
+COMPOSITE_BANDWIDTH_QUICK = [_QUICK | {"op": set(OPS[:8])}]
+OPTIMIZER_QUICK = [_QUICK | {"op": {"adam"}, "size": {"small"}}]
+OPTIMIZER_BANDWIDTH_QUICK = [_QUICK | {"op": {"adam"}}]
 
 
 class _Few(Timed):
-    """Two rounds: these cells cost milliseconds each, and the quick profile must stay short."""
+    """One round: each round is a process per cell (seconds where asv spawns, as on GPU runners)."""
 
-    rounds = 2
+    rounds = 1
     repeat = (3, 50, 0.1)
 
 
@@ -51,58 +62,59 @@ def _require_speed():
     return speed
 
 
-def composite_cell(op, impl, device, dtype, shape):
-    """The speed cell after skipping where it cannot run (absent device, op, kernel or shape)."""
+def composite_cell(op, device, dtype, size="large"):
+    """The speed cell of ``op`` (``name[:handwritten]``) after skipping where it cannot run."""
     common.require_device(device)
     common.require_dtype_on_device(dtype, device)
-    return _require_speed().composite_cell(op, impl, device, dtype, shape)
+    lib = _require_speed()
+    name, impl = lib.formulas.split_name(op)
+    return lib.composite_cell(name, impl, device, dtype, lib.shape_of(name, size))
 
 
-def optimizer_cell(op, impl, device, dtype, shape):
+def optimizer_cell(op, impl, device, dtype, size="large"):
     """The optimizer-step cell after the same skips."""
     common.require_device(device)
     common.require_dtype_on_device(dtype, device)
-    return _require_speed().optimizer_cell(op, impl, device, dtype, shape)
+    lib = _require_speed()
+    return lib.optimizer_cell(op, impl, device, dtype, lib.optimizer_shape(size))
 
 
 class Composite(_Few):
     """Seconds per call of each composite op, the library's way and by hand."""
 
-    params = [OPS, IMPLS, DEVICES, FLOAT_DTYPES, SHAPES]
-    param_names = ["op", "impl", "device", "dtype", "shape"]
+    params = [OPS, DEVICES, FLOAT_DTYPES, SIZES]
+    param_names = ["op", "device", "dtype", "size"]
     quick_grids = COMPOSITE_QUICK
-    version = "1"
+    version = "2"
 
-    def setup(self, op, impl, device, dtype, shape):
-        common.require_profile(
-            self.quick_grids, dict(op=op, impl=impl, device=device, dtype=dtype, shape=shape)
-        )
-        self.call = composite_cell(op, impl, device, dtype, shape).call
+    def setup(self, op, device, dtype, size):
+        common.require_profile(self.quick_grids, dict(op=op, device=device, dtype=dtype, size=size))
+        self.call = composite_cell(op, device, dtype, size).call
         self.sync = common.synchronizer(device)
         self.sync()
 
-    def time_op(self, op, impl, device, dtype, shape):
+    def time_op(self, op, device, dtype, size):
         self.call()
         self.sync()
 
 
 class OptimizerStep(_Few):
-    """Seconds per optimizer step over 1M / 8M parameters, by implementation form."""
+    """Seconds per optimizer step over 1M (small) / 8M (large) parameters, by implementation form."""
 
-    params = [OPTIMIZERS, OPTIMIZER_IMPLS, DEVICES, FLOAT_DTYPES, OPTIMIZER_SHAPES]
-    param_names = ["op", "impl", "device", "dtype", "shape"]
+    params = [OPTIMIZERS, OPTIMIZER_IMPLS, DEVICES, FLOAT_DTYPES, SIZES]
+    param_names = ["op", "impl", "device", "dtype", "size"]
     quick_grids = OPTIMIZER_QUICK
-    version = "1"
+    version = "2"
 
-    def setup(self, op, impl, device, dtype, shape):
+    def setup(self, op, impl, device, dtype, size):
         common.require_profile(
-            self.quick_grids, dict(op=op, impl=impl, device=device, dtype=dtype, shape=shape)
+            self.quick_grids, dict(op=op, impl=impl, device=device, dtype=dtype, size=size)
         )
-        self.call = optimizer_cell(op, impl, device, dtype, shape).call
+        self.call = optimizer_cell(op, impl, device, dtype, size).call
         self.sync = common.synchronizer(device)
         self.sync()
 
-    def time_step(self, op, impl, device, dtype, shape):
+    def time_step(self, op, impl, device, dtype, size):
         self.call()
         self.sync()
 
@@ -110,8 +122,9 @@ class OptimizerStep(_Few):
 def _bandwidth_samples(build):
     """A ``sample_grid`` cell function timing ``build``'s call against a copy of the same bytes."""
 
-    def sample(op, impl, device, dtype, shape, budget):
-        cell = build(op, impl, device, dtype, shape)
+    def sample(budget, **cell_values):
+        cell = build(**cell_values)
+        device = cell_values["device"]
         cases = {"op": metrics.Case(cell.call), "copy": metrics.Case(speed.copy_of(cell.nbytes, device))}
         return {**metrics.sample_seconds(cases, common.synchronizer(device), budget), "nbytes": [cell.nbytes]}
 
@@ -158,26 +171,26 @@ class _Bandwidth:
 
 
 class CompositeBandwidth(_Bandwidth):
-    """GB/s and copy-roofline fraction of the composite ops (grid of ``Composite``)."""
+    """GB/s and copy-roofline fraction of the composite ops (grid of ``Composite``, large size)."""
 
-    params = Composite.params
-    param_names = Composite.param_names
-    quick_grids = COMPOSITE_QUICK
+    params = Composite.params[:-1]  # the large size
+    param_names = Composite.param_names[:-1]
+    quick_grids = COMPOSITE_BANDWIDTH_QUICK
     build = staticmethod(composite_cell)
-    version = "1"
+    version = "2"
 
     def setup_cache(self):
         return self.measure_grid()
 
 
 class OptimizerBandwidth(_Bandwidth):
-    """GB/s and copy-roofline fraction of the optimizer steps (grid of ``OptimizerStep``)."""
+    """GB/s and copy-roofline fraction of the optimizer steps (grid of ``OptimizerStep``, 8M parameters)."""
 
-    params = OptimizerStep.params
-    param_names = OptimizerStep.param_names
-    quick_grids = OPTIMIZER_QUICK
+    params = OptimizerStep.params[:-1]  # the large size
+    param_names = OptimizerStep.param_names[:-1]
+    quick_grids = OPTIMIZER_BANDWIDTH_QUICK
     build = staticmethod(optimizer_cell)
-    version = "1"
+    version = "2"
 
     def setup_cache(self):
         return self.measure_grid()

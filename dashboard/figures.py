@@ -481,11 +481,12 @@ def make_alternatives_figure(frame: pd.DataFrame) -> go.Figure:
 def make_side_by_side_figure(frame: pd.DataFrame) -> go.Figure:
     """Grouped bars: seconds per call of the library op and of the hand-written formula.
 
-    ``frame``: op, dtype, shape, machine, library, handwritten, ratio (see ``frames.side_by_side``).
+    ``frame``: op, dtype, size, machine, library, handwritten, ratio (see ``frames.side_by_side``).
     """
     if frame.empty:
         return _empty_figure("No op measured both ways yet")
-    labels = frame["op"] + " · " + frame["dtype"] + " · " + frame["shape"] + " · " + frame["machine"]
+    size = frame["size"].where(frame["size"] == "", " · " + frame["size"])
+    labels = frame["op"] + " · " + frame["dtype"] + size + " · " + frame["machine"]
     figure = go.Figure()
     for index, impl in enumerate(("library", "handwritten")):
         figure.add_trace(

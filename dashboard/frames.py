@@ -691,7 +691,7 @@ def ratio_bars(table: pd.DataFrame, limit: int) -> pd.DataFrame:
 # ----- Models page: composite ops, hand-written formulas, traced workloads ----------------------
 
 MODEL_SUITES = ("bench_composite.", "bench_composite_accuracy.")
-MODEL_PARAMS = ["op", "impl", "device", "dtype", "shape", "case"]
+MODEL_PARAMS = ["op", "impl", "device", "dtype", "size"]
 
 
 def model_benchmarks(suite: pd.DataFrame) -> dict[str, str]:
@@ -706,6 +706,10 @@ def model_values(values: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
     if frame.empty:
         return frame.assign(**{name: pd.Series(dtype=str) for name in [*MODEL_PARAMS, "metric"]})
     frame = with_param_columns(frame, MODEL_PARAMS)
+    # Composite and accuracy cells name the formula as ``op[:handwritten]``; optimizers have ``impl``.
+    split = frame["op"].str.partition(":")
+    frame["op"] = split[0]
+    frame["impl"] = split[2].where(split[2] != "", frame["impl"].where(frame["impl"] != "", "library"))
     frame["metric"] = frame["benchmark"].map(metrics)
     return frame
 
@@ -721,16 +725,16 @@ def _newest(frame: pd.DataFrame) -> pd.DataFrame:
 
 def side_by_side(frame: pd.DataFrame, baseline: str = "library") -> pd.DataFrame:
     """Library op beside hand-written formula, newest run per machine: op, machine, dtype, device,
-    shape, library, handwritten, ratio (hand-written / library; > 1: the formula is slower).
+    size, library, handwritten, ratio (hand-written / library; > 1: the formula is slower).
 
     ``baseline`` is the ``impl`` that plays the library (``forloop`` for optimizer steps).
     """
-    columns = ["op", "machine", "device", "dtype", "shape", "library", "handwritten", "ratio"]
+    columns = ["op", "machine", "device", "dtype", "size", "library", "handwritten", "ratio"]
     newest = _newest(frame)
     if newest.empty:
         return pd.DataFrame(columns=columns)
     table = newest.pivot_table(
-        index=["op", "machine", "device", "dtype", "shape"], columns="impl", values="value", aggfunc="median"
+        index=["op", "machine", "device", "dtype", "size"], columns="impl", values="value", aggfunc="median"
     ).reset_index()
     table = table.rename(columns={baseline: "library"})
     for impl in ("library", "handwritten"):
@@ -742,14 +746,14 @@ def side_by_side(frame: pd.DataFrame, baseline: str = "library") -> pd.DataFrame
 
 
 def model_trend(frame: pd.DataFrame, x: str) -> pd.DataFrame:
-    """Median value per label (impl · dtype · shape or case) and ``x`` (``torch_version`` or
+    """Median value per label (impl · dtype · size where there is one · device) and ``x`` (``torch_version`` or
     ``commit_date``), torch versions in release order."""
     columns = ["label", x, "value"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     frame = frame.dropna(subset=[x]).copy()
-    detail = frame["shape"].where(frame["shape"] != "", frame["case"])
-    frame["label"] = frame["impl"] + " · " + frame["dtype"] + " · " + detail + " · " + frame["device"]
+    size = frame["size"].where(frame["size"] == "", " · " + frame["size"])
+    frame["label"] = frame["impl"] + " · " + frame["dtype"] + size + " · " + frame["device"]
     grouped = frame.groupby(["label", x], as_index=False)["value"].median()
     if x == "torch_version":
         grouped = grouped.iloc[_version_order(grouped["torch_version"])]
@@ -758,14 +762,12 @@ def model_trend(frame: pd.DataFrame, x: str) -> pd.DataFrame:
     return grouped[columns].reset_index(drop=True)
 
 
-def case_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The newest run's value per (op, impl, dtype, device) row and case column."""
+def dtype_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The newest run's value per (op, impl, device) row and dtype column."""
     newest = _newest(frame)
     if newest.empty:
         return pd.DataFrame()
-    table = newest.pivot_table(
-        index=["op", "impl", "dtype", "device"], columns="case", values="value", aggfunc="max"
-    )
+    table = newest.pivot_table(index=["op", "impl", "device"], columns="dtype", values="value", aggfunc="max")
     return table.reset_index()
 
 

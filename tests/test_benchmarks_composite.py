@@ -39,11 +39,26 @@ def test_parameters_are_static_plain_strings_with_a_version(cls):
 
 
 def test_static_lists_match_the_library():
-    assert bench_composite.OPS == speed.SPEED_OPS
-    assert bench_composite.SHAPES == speed.SHAPES
-    assert bench_composite.OPTIMIZER_SHAPES == speed.OPTIMIZER_SHAPES
-    assert bench_composite_accuracy.OPS == formulas.OPS
-    assert bench_composite_accuracy.CASES == formulas.CASES
+    assert bench_composite.OPS == speed.SPEED_FORMULAS
+    assert bench_composite.SIZES == speed.SIZES
+    assert bench_composite.OPTIMIZERS == speed.OPTIMIZERS
+    assert bench_composite.OPTIMIZER_IMPLS == speed.OPTIMIZER_IMPLS
+    assert formulas.formula_names(formulas.OPS) == bench_composite_accuracy.OPS
+
+
+def test_sizes_map_each_op_to_its_own_shapes():
+    assert speed.shape_of("rms_norm", "large") == "4096x4096"
+    assert speed.shape_of("group_norm", "small") == "8x64x56x56"
+    assert speed.shape_of("cdist", "large") == "2048x2048x64"
+    assert speed.optimizer_shape("large") == "8x1048576"
+    assert formulas.split_name("std:handwritten") == ("std", "handwritten")
+    assert formulas.split_name("cdist") == ("cdist", "library")
+
+
+def test_every_cell_of_the_composite_grids_names_a_formula_that_exists():
+    # The point of the combined ``op`` parameter: no cell skips for a missing formula.
+    for name in bench_composite.OPS + bench_composite_accuracy.OPS:
+        formulas.formula(*formulas.split_name(name))
 
 
 def test_suites_import_without_this_checkout_or_a_gpu(tmp_path):
@@ -62,8 +77,22 @@ def test_quick_profile_keeps_a_small_grid_of_the_model_suites(monkeypatch):
     assert len(patterns) == 6
     time_cells = profiles.runnable_cells(bench_composite.Composite, "quick", ["cpu"])
     assert time_cells is not None
-    assert len(time_cells) == 12  # 4 row ops x 2 impls; normalize, batch/group norm, cdist by library
-    assert "('rms_norm', 'handwritten', 'cpu', 'float32', '512x4096')" in time_cells
+    assert len(time_cells) == 12  # 4 formulas x 2 ways; normalize, batch/group norm, cdist by library
+    assert "('rms_norm:handwritten', 'cpu', 'float32', 'small')" in time_cells
+    others = [
+        bench_composite.OptimizerStep,
+        bench_composite.CompositeBandwidth,
+        bench_composite.OptimizerBandwidth,
+    ]
+    others += [bench_composite_accuracy.CompositeAccuracy, bench_composite_accuracy.FormulaRange]
+    counts = {cls.__name__: len(profiles.runnable_cells(cls, "quick", ["cpu"]) or []) for cls in others}
+    assert counts == {
+        "OptimizerStep": 4,
+        "CompositeBandwidth": 8,
+        "OptimizerBandwidth": 4,
+        "CompositeAccuracy": 2,
+        "FormulaRange": 6,
+    }
     assert any(re.search(p, "bench_composite.Composite.time_op" + time_cells[0]) for p in patterns)
 
 
@@ -89,3 +118,18 @@ def test_each_bandwidth_class_has_its_own_setup_cache():
     # handed OptimizerBandwidth the composite ops' measurements (KeyError in setup).
     for cls in (bench_composite.CompositeBandwidth, bench_composite.OptimizerBandwidth):
         assert "setup_cache" in vars(cls)
+
+
+def test_an_accuracy_cell_covers_every_input_case():
+    cell = bench_composite_accuracy.measure_all_cases("vector_norm:handwritten", "cpu", "float16")
+    each = {
+        case: formulas.measure("vector_norm", "handwritten", case, "float16") for case in formulas.CASES[:4]
+    }
+    assert cell.inf == sum(s.inf for s in each.values()) == 128  # large_mean and near_overflow rows
+    assert cell.mean_eps == each["random"].mean_eps
+    assert cell.max_eps == max(s.max_eps for s in each.values())
+    # ops with an eps also get the eps_dominated case
+    layer = bench_composite_accuracy.measure_all_cases("layer_norm:handwritten", "cpu", "float16")
+    assert layer.zero == sum(
+        formulas.measure("layer_norm", "handwritten", c, "float16").zero for c in formulas.CASES
+    )

@@ -16,9 +16,8 @@ TIME = "bench_composite.Composite.time_op"
 MAX_ERROR = "bench_composite_accuracy.CompositeAccuracy.track_max_error"
 OVERFLOW = "bench_composite_accuracy.FormulaRange.track_overflow_log2"
 UNDERFLOW = "bench_composite_accuracy.FormulaRange.track_underflow_log2"
-COMPOSITE_NAMES = ["op", "impl", "device", "dtype", "shape"]
-ACCURACY_NAMES = ["op", "impl", "device", "dtype", "case"]
-RANGE_NAMES = ["op", "impl", "device", "dtype"]
+COMPOSITE_NAMES = ["op", "device", "dtype", "size"]
+ACCURACY_NAMES = RANGE_NAMES = ["op", "device", "dtype"]
 RUNS = 3  # commits 0-2: torch 2.11.0, 2.11.0, 2.12.0
 
 
@@ -28,12 +27,11 @@ def quoted(values):
 
 def results(index: int) -> dict:
     """One run: hand-written formulas twice as slow, the fp16 hand-written norm overflowing."""
-    time_params = [quoted(["rms_norm", "vector_norm"]), quoted(["library", "handwritten"])]
-    time_params += [["'cpu'"], ["'float32'"], ["'512x4096'"]]
+    ops = ["rms_norm", "rms_norm:handwritten", "vector_norm", "vector_norm:handwritten"]
+    time_params = [quoted(ops), ["'cpu'"], ["'float32'"], ["'small'"]]
     times = [base * factor for base in (0.010, 0.004) for factor in (1.0, 2.0)]
-    accuracy_params = [["'vector_norm'"], quoted(["library", "handwritten"]), ["'cpu'"], ["'float16'"]]
-    accuracy_params += [quoted(["random", "near_overflow"])]
-    range_params = accuracy_params[:4]
+    accuracy_params = [quoted(ops[2:]), ["'cpu'"], quoted(["float16", "float32"])]
+    range_params = [quoted(ops[2:]), ["'cpu'"], ["'float16'"]]
     started_at = 1_704_067_200_000 + index * 86_400_000 + 3_600_000  # an hour after the commit
     return {
         "version": 2,
@@ -118,11 +116,11 @@ def test_models_page_shows_library_beside_formula_and_the_example_workload(serve
     assert any("operator calls" in caption.value for caption in app.caption)
 
 
-def test_models_page_accuracy_by_case(served):
+def test_models_page_accuracy_by_dtype(served):
     app = open_page("models", {"metric": "CompositeAccuracy.track_max_error"})
-    cases = app.dataframe[0].value
-    hand = cases[cases["impl"] == "handwritten"].iloc[0]
-    assert (hand["random"], hand["near_overflow"]) == (0.68, 0.0)
+    table = app.dataframe[0].value
+    hand = table[table["impl"] == "handwritten"].iloc[0]
+    assert (hand["op"], hand["float16"], hand["float32"]) == ("vector_norm", 0.68, 0.0)
 
 
 def test_side_by_side_ratio_and_newest_run_only():
@@ -133,7 +131,7 @@ def test_side_by_side_ratio_and_newest_run_only():
             "machine": ["m"] * 4,
             "device": ["cpu"] * 4,
             "dtype": ["float32"] * 4,
-            "shape": ["512x4096"] * 4,
+            "size": ["small"] * 4,
             "value": [1.0, 3.0, 2.0, 3.0],
             "run_id": [1, 1, 2, 2],
             "commit_date": pd.to_datetime([1, 1, 2, 2], unit="D"),
@@ -180,8 +178,7 @@ def test_model_trend_orders_torch_versions_and_empty_frames_give_messages():
         {
             "impl": ["library"] * 3,
             "dtype": ["float16"] * 3,
-            "shape": [""] * 3,
-            "case": ["random"] * 3,
+            "size": [""] * 3,
             "device": ["cpu"] * 3,
             "torch_version": ["2.10.0", "2.9.0", "2.9.0"],
             "value": [3.0, 1.0, 2.0],
@@ -190,7 +187,7 @@ def test_model_trend_orders_torch_versions_and_empty_frames_give_messages():
     trend = frames.model_trend(frame, "torch_version")
     assert trend["torch_version"].tolist() == ["2.9.0", "2.10.0"]
     assert trend["value"].tolist() == [1.5, 3.0]
-    assert trend["label"].iloc[0] == "library · float16 · random · cpu"
+    assert trend["label"].iloc[0] == "library · float16 · cpu"
     for figure in (
         figures.make_side_by_side_figure(pd.DataFrame()),
         figures.make_model_trend_figure(pd.DataFrame(), "torch_version", "eps"),

@@ -77,8 +77,8 @@ else:
         width="stretch",
     )
     if metric.startswith("CompositeAccuracy."):
-        st.subheader("By input case (newest run)")
-        st.dataframe(frames.case_table(selected), hide_index=True, width="stretch")
+        st.subheader("By dtype, worst over the input cases (newest run)")
+        st.dataframe(frames.dtype_table(selected), hide_index=True, width="stretch")
     if "FormulaRange.track_overflow_log2" in names:
         st.subheader("Range: input magnitude (log2) where results overflow or underflow (newest run)")
         ranges = frames.model_values(

@@ -97,6 +97,18 @@ HANDWRITTEN_TEXT = {
 }
 
 
+def formula_names(ops: Sequence[str]) -> list[str]:
+    """Each op of ``ops`` that has a formula, by library (``op``) then by hand (``op:handwritten``)."""
+    tables = {"library": LIBRARY, "handwritten": HANDWRITTEN}
+    return [op if impl == "library" else f"{op}:{impl}" for op in ops for impl in IMPLS if op in tables[impl]]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"rms_norm:handwritten"`` -> ``("rms_norm", "handwritten")``; a bare op is the library's."""
+    op, _, impl = name.partition(":")
+    return op, impl or "library"
+
+
 def formula(op: str, impl: str) -> Fn:
     """The function computing ``op`` the ``impl`` way; ``NotImplementedError`` where there is none here."""
     if op not in OPS or impl not in IMPLS:

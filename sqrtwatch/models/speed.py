@@ -21,6 +21,8 @@ OPTIMIZER_SHAPES = ["4x262144", "8x1048576"]  # 1M and 8M parameters
 OPTIMIZERS = ["adam", "adamw"]
 OPTIMIZER_IMPLS = ["forloop", "foreach", "fused", "handwritten"]
 SPEED_OPS = [op for op in formulas.OPS if op != "adam"]  # Adam is timed as a whole step
+SPEED_FORMULAS = formulas.formula_names(SPEED_OPS)
+SIZES = ["small", "large"]  # index into each op's shape list
 
 
 def dims(shape: str) -> tuple[int, ...]:
@@ -32,6 +34,16 @@ def shapes_of(op: str) -> list[str]:
     """The shapes ``op`` is timed at."""
     kind = formulas.kind_of(op)
     return {"row": ROW_SHAPES, "image": IMAGE_SHAPES, "cdist": CDIST_SHAPES}[kind]
+
+
+def shape_of(op: str, size: str) -> str:
+    """The shape ``op`` is timed at for ``size`` (``small`` or ``large``)."""
+    return shapes_of(op)[SIZES.index(size)]
+
+
+def optimizer_shape(size: str) -> str:
+    """The optimizer's parameters for ``size``: 1M (``small``) or 8M (``large``)."""
+    return OPTIMIZER_SHAPES[SIZES.index(size)]
 
 
 @dataclass(frozen=True)
