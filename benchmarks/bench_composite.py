@@ -20,7 +20,7 @@ try:  # the suite must import even where sqrtwatch is not installed (plain asv u
 except ImportError:
     speed = None  # type: ignore[assignment]  # only the suite's skip reasons need it
 
-FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
+FLOAT_DTYPES = common.REAL_DTYPES
 # Static copies of sqrtwatch.models.speed's lists: parameters never depend on an import.
 OPS = [
     "vector_norm",

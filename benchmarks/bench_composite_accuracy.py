@@ -13,6 +13,7 @@ Every cell is computed once per process in ``setup_cache``: the arrays are small
 from dataclasses import dataclass
 
 from . import common
+from .bench_composite import OPS as SPEED_OPS
 from .common import DEVICES
 
 try:  # the suite must import even where sqrtwatch is not installed (plain asv use)
@@ -20,24 +21,9 @@ try:  # the suite must import even where sqrtwatch is not installed (plain asv u
 except ImportError:
     formulas = ranges = None  # type: ignore[assignment]  # cells skip without sqrtwatch
 
-FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
-# Static copy of sqrtwatch.models.formulas.formula_names(OPS): parameters never depend on an import.
-OPS = [
-    "vector_norm",
-    "vector_norm:handwritten",
-    "std",
-    "std:handwritten",
-    "layer_norm",
-    "layer_norm:handwritten",
-    "rms_norm",
-    "rms_norm:handwritten",
-    "batch_norm",
-    "group_norm",
-    "normalize",
-    "cdist",
-    "adam",
-    "adam:handwritten",
-]
+FLOAT_DTYPES = common.REAL_DTYPES
+# Static (sqrtwatch.models.formulas.formula_names): the speed suite's ops and Adam's denominator.
+OPS = [*SPEED_OPS, "adam", "adam:handwritten"]
 
 # Quick profile: the 2-norm both ways in float16 (the formula that overflows first), the
 # ranges of the 2-norm, std and RMSNorm both ways in float16.

@@ -20,7 +20,8 @@ except ImportError:  # pragma: no cover - torch is a hard dependency of the proj
     torch = None  # type: ignore[assignment]  # only where asv lists the suite without torch
 
 DEVICES = ["cpu", "cuda", "mps"]
-DTYPES = ["float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
+REAL_DTYPES = ["float16", "bfloat16", "float32", "float64"]
+DTYPES = [*REAL_DTYPES, "complex64", "complex128"]
 # 100_000 elements stay cache-resident, 10_000_000 are memory-bound; 100_000_000 is GPU-only.
 SIZES = [1, 1_000, 100_000, 10_000_000, 100_000_000]
 GPU_ONLY_SIZES = {100_000_000}
