@@ -78,16 +78,15 @@ def find_changes(
     """Confirmed level changes of a timing-like series of positive values, oldest first.
 
     ``values`` holds one point per run (already without failed or missing points);
-    ``samples`` the raw samples of each point, or None where none were stored.
-    Raises :class:`UnusableSeries` for a value or sample that is not finite and
+    ``samples`` the raw samples of each point, or None where none were stored (read
+    only where a rank test needs them: it may decode them lazily). Raises
+    :class:`UnusableSeries` for a value, or a sample read, that is not finite and
     positive (its logarithm would be NaN or infinite and stall the solver).
     """
     y = _log_of_positive(values, "value")
     if len(y) < 2:
         return []
-    samples = list(samples) if samples is not None else [None] * len(y)
-    log_samples = [_log_of_positive(s, "sample") if s is not None and len(s) else None for s in samples]
-    fit = _Fit(y, log_samples, config)
+    fit = _Fit(y, samples if samples is not None else [None] * len(y), config)
     raw = fit.propose()
     fit.find_drifts(raw)
     fit.merge(raw)
@@ -106,14 +105,26 @@ def _log_of_positive(values: Sequence[float], what: str) -> np.ndarray:
 class _Fit:
     """A segmentation of one log series, reduced to its confirmed boundaries."""
 
-    def __init__(self, y: np.ndarray, log_samples: list[np.ndarray | None], config: DetectionConfig) -> None:
+    def __init__(
+        self, y: np.ndarray, samples: Sequence[Sequence[float] | None], config: DetectionConfig
+    ) -> None:
         self.y = y
-        self.log_samples = log_samples
+        self.samples = samples
+        self._log_samples: dict[int, np.ndarray | None] = {}
         self.config = config
         self.sigma = max(run_noise(y), 1e-4)
         self.bounds: list[int] = []  # first index of every segment but the first
         self.drifts: dict[int, int] = {}  # first step of a confirmed drift -> its last step
         self._tests: dict[tuple, tuple[bool, float, float | None]] = {}
+
+    def log_samples(self, index: int) -> np.ndarray | None:
+        """The logarithms of point ``index``'s samples (None: none stored), computed once."""
+        if index not in self._log_samples:
+            samples = self.samples[index]
+            self._log_samples[index] = (
+                _log_of_positive(samples, "sample") if samples is not None and len(samples) else None
+            )
+        return self._log_samples[index]
 
     def segments(self) -> list[tuple[int, int]]:
         edges = [0, *self.bounds, len(self.y)]
@@ -151,8 +162,8 @@ class _Fit:
 
     def _p_value(self, before: range, after: range) -> float | None:
         """Mann-Whitney U between pooled samples, else between point values if they can be significant."""
-        sb = [s for i in before if (s := self.log_samples[i]) is not None]
-        sa = [s for i in after if (s := self.log_samples[i]) is not None]
+        sb = [s for i in before if (s := self.log_samples(i)) is not None]
+        sa = [s for i in after if (s := self.log_samples(i)) is not None]
         if sb and sa:
             return float(mannwhitneyu(np.concatenate(sb), np.concatenate(sa)).pvalue)
         if len(before) + len(after) >= 8:

@@ -7,10 +7,15 @@ each series' confirmed changes (:mod:`sqrtwatch.db.detection.changepoints`) beco
 alerts, each with its cause (:mod:`sqrtwatch.db.detection.causes`): the context
 fields that differ between the last run before and the first run after. An alert
 whose series went back to its old level, or whose change the history no longer
-shows, is marked resolved; its triage state is never touched here. Environments
-whose runs and detection settings are unchanged since the last pass are skipped
-(``detection_state`` holds each one's signature). Torch upgrades are then compared
-version against version (:mod:`sqrtwatch.db.detection.upgrades`).
+shows, is marked resolved; its triage state is never touched here.
+
+Environments whose runs and detection settings are unchanged since the last pass
+are skipped (``detection_state`` holds each one's signature). An environment whose
+history only grew at its end (the nightly case) is read from TAIL_RUNS runs before
+its new ones: only alerts in the last CONFIRM_WINDOW runs seen before, or later,
+can still change, and older unresolved alerts are kept to be resolved by a return
+to their level. ``full`` analyses every history whole. Torch upgrades are then
+compared version against version (:mod:`sqrtwatch.db.detection.upgrades`).
 """
 
 from __future__ import annotations
@@ -22,19 +27,21 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ..schema.engine import session_scope
-from ..schema.models import Alert, DetectionState, Environment, Machine, Run, utcnow
+from ..schema.models import Alert, DetectionState, Run, utcnow
 from ..worker_pool import worker_pool
 from .causes import cause, context_fields
 from .changepoints import (
+    CONFIRM_WINDOW,
     Change,
     DetectionConfig,
     UnusableSeries,
@@ -45,8 +52,8 @@ from .runwide import RunShift, find_run_wide_shifts
 from .series import (
     EnvironmentHistory,
     Series,
-    decode_samples,
     environment_histories,
+    finite_samples,
 )
 
 # asv's default regressions threshold (regex -> minimum relative change: the caller reads them).
@@ -56,11 +63,16 @@ DEFAULT_MIN_EFFECT = 0.05
 MATCH_DISTANCE = 2
 # Part of every environment's detection signature: bump it when detection changes,
 # so that the next pass analyses every environment again.
-DETECTION_VERSION = 2
+DETECTION_VERSION = 3
+# Runs an incremental pass reads before an environment's new runs: the last
+# CONFIRM_WINDOW of them may still move (confirmation looks that far either side of a
+# boundary), and the ones before give those changes their level before.
+TAIL_RUNS = 3 * CONFIRM_WINDOW
 SERIES_SOURCE = "series"
 # Environments with at least this many values are searched in worker processes
-# (spawning them costs ~2 s; a series of 1,000 points ~15 ms).
-POOL_MIN_POINTS = 200_000
+# (spawning them costs ~2 s; a series of 1,000 points ~15 ms): a nightly incremental
+# pass over the full grid (61 runs x 4,279 cells) stays in this process.
+POOL_MIN_POINTS = 500_000
 MAX_WORKERS = 4
 
 
@@ -75,6 +87,7 @@ class DetectionSummary:
     resolved: int = 0
     reopened: int = 0
     unchanged: int = 0  # environments skipped: runs and settings as at the last pass
+    incremental: int = 0  # environments read from the end only: their history grew at its end
     run_wide_shifts: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # series that could not be analysed, and why
 
@@ -84,6 +97,7 @@ class DetectionSummary:
             f"analysed {self.series} series ({self.points} points): {self.new} new alerts, "
             f"{self.updated} updated, {self.resolved} resolved, {self.reopened} reopened"
             + (f"; {self.unchanged} unchanged environments skipped" if self.unchanged else "")
+            + (f"; {self.incremental} grown environments read from their end" if self.incremental else "")
         ]
         lines += [f"run-wide shift (not alerted): {shift}" for shift in self.run_wide_shifts]
         lines += [f"warning: series skipped: {reason}" for reason in self.skipped]
@@ -123,17 +137,30 @@ def detect_alerts(
     """Find every series' changes and bring the alerts table in line with them.
 
     ``thresholds``: minimum relative change per benchmark regex (asv's
-    ``regressions_thresholds``, read by the caller). Environments whose runs and detection settings are unchanged since the last
-    pass are skipped (their alerts already match their history), unless ``full``.
-    ``workers``: processes for the per-series search (default: the CPUs, for
-    environments of at least POOL_MIN_POINTS values; 1 = in this process).
+    ``regressions_thresholds``, read by the caller). Environments whose runs and
+    detection settings are unchanged since the last pass are skipped (their alerts
+    already match their history), and those that only gained newer runs are read
+    from their end, unless ``full``. ``workers``: processes for the per-series search
+    (default: the CPUs, for environments of at least POOL_MIN_POINTS values; 1 = in
+    this process).
     """
+    from ..queries import runs as query_runs
+
     thresholds = thresholds or {}
     config = config or DetectionConfig()
+    settings = json.dumps([DETECTION_VERSION, sorted(thresholds.items()), asdict(config)])
     summary = DetectionSummary()
     analyser = _SeriesAnalyser(workers)
     with contextlib.closing(analyser), session_scope(engine) as session:
-        signatures = _environment_signatures(session, thresholds, config)
+        runs = query_runs(session)
+        by_environment = dict(
+            iter(
+                runs.groupby(["machine", "env_name", "hardware"], sort=False)[
+                    ["run_id", "run_time", "ingested_at"]
+                ]
+            )
+        )
+        signatures = {key: _signature(settings, frame) for key, frame in by_environment.items()}
         states = {
             (state.machine, state.env_name, state.hardware): state
             for state in session.scalars(select(DetectionState))
@@ -144,23 +171,62 @@ def detect_alerts(
             if full or environment not in states or states[environment].signature != signature
         }
         summary.unchanged = len(signatures) - len(changed)
+        new_runs = {
+            environment: count
+            for environment in ([] if full else changed)
+            if (count := _appended_runs(settings, by_environment[environment], states.get(environment)))
+        }
+        summary.incremental = len(new_runs)
         existing = _existing_alerts(session)
-        for history in environment_histories(session, None if len(changed) == len(signatures) else changed):
+        tails = {environment: TAIL_RUNS + count for environment, count in new_runs.items()}
+        selected = None if len(changed) == len(signatures) else changed
+        for history in environment_histories(session, selected, tails, runs):
             fields = _context_fields(session, history)
-            found = _detect_environment(history, fields, thresholds, config, summary, analyser)
+            zone = (
+                max(0, len(history.runs) - new_runs[history.key] - CONFIRM_WINDOW)
+                if history.key in new_runs
+                else None
+            )
+            found, undone = _detect_environment(
+                history, fields, thresholds, config, summary, analyser, existing, zone
+            )
             summary.series += len(history.series)
             summary.points += sum(len(series.values) for series in history.series)
-            _reconcile(session, history, found, existing, summary)
+            _reconcile(session, history, found, undone, existing, summary, zone)
         for environment in changed:
             state = states.get(environment) or DetectionState(
                 machine=environment[0], env_name=environment[1], hardware=environment[2]
             )
             state.signature, state.detected_at = signatures[environment], utcnow()
+            state.newest_run_id = int(by_environment[environment]["run_id"].max())
             session.add(state)
         from .upgrades import detect_upgrade_alerts
 
         detect_upgrade_alerts(session, thresholds, config, summary)
     return summary
+
+
+def _signature(settings: str, runs: pd.DataFrame) -> str:
+    """A digest of an environment's runs (count, newest id, last ingest) and the detection settings."""
+    ingested = runs["ingested_at"].max() if len(runs) else None
+    return hashlib.sha256(f"{settings}|{len(runs)}|{runs['run_id'].max()}|{ingested}".encode()).hexdigest()
+
+
+def _appended_runs(settings: str, runs: pd.DataFrame, state: DetectionState | None) -> int | None:
+    """How many runs came after the ones the last pass covered, if they are all that changed.
+
+    None (a full pass) when the covered runs changed (one replaced, removed or
+    re-ingested), the settings changed, or a new run is older than a covered one.
+    """
+    if state is None or state.newest_run_id is None:
+        return None
+    seen = runs["run_id"] <= state.newest_run_id
+    old, new = runs[seen], runs[~seen]
+    if new.empty or old.empty or _signature(settings, old) != state.signature:
+        return None
+    if new["run_time"].min() < old["run_time"].max():
+        return None
+    return len(new)
 
 
 def _context_fields(session, history: EnvironmentHistory) -> list[dict]:
@@ -173,33 +239,6 @@ def _context_fields(session, history: EnvironmentHistory) -> list[dict]:
     ]
 
 
-def _environment_signatures(
-    session, thresholds: dict[str, float], config: DetectionConfig
-) -> dict[tuple[str, str, str], str]:
-    """Per (machine, env_name, hardware), a digest of its runs (count, newest id, last ingest) and the settings."""
-    settings = json.dumps([DETECTION_VERSION, sorted(thresholds.items()), asdict(config)])
-    statement = (
-        select(
-            Machine.name,
-            Environment.name,
-            Run.hardware,
-            func.count(Run.id),
-            func.max(Run.id),
-            func.max(Run.ingested_at),
-        )
-        .select_from(Run)
-        .join(Machine, Machine.id == Run.machine_id)
-        .join(Environment, Environment.id == Run.environment_id)
-        .group_by(Machine.name, Environment.name, Run.hardware)
-    )
-    return {
-        (machine, env_name, hardware): hashlib.sha256(
-            f"{settings}|{count}|{newest}|{ingested}".encode()
-        ).hexdigest()
-        for machine, env_name, hardware, count, newest, ingested in session.execute(statement)
-    }
-
-
 def _detect_environment(
     history: EnvironmentHistory,
     fields: list[dict],
@@ -207,8 +246,15 @@ def _detect_environment(
     config: DetectionConfig,
     summary: DetectionSummary,
     analyser: _SeriesAnalyser,
-) -> list[FoundAlert]:
-    divisors = _run_wide_divisors(history, fields, config, summary)
+    existing: dict[tuple, list[Alert]],
+    zone: int | None,
+) -> tuple[list[FoundAlert], list[Alert]]:
+    """The alerts ``history`` shows, and the stored alerts before ``zone`` that its changes undid.
+
+    ``zone``: the first run (index into ``history.runs``) whose changes a pass that
+    read only the end of the history may alert on; None for a whole history.
+    """
+    divisors = _run_wide_divisors(history, fields, config, summary, zone or 0)
     configs: dict[str, DetectionConfig] = {}
     tasks = []
     for series, divisor in zip(history.series, divisors):
@@ -217,19 +263,45 @@ def _detect_environment(
             configs[benchmark] = config_for(benchmark, thresholds, config)
         tasks.append(_series_task(series, divisor, configs[benchmark]))
     changes = analyser.map(tasks, points=sum(len(series.values) for series in history.series))
-    found = []
+    zone_runs = set() if zone is None else set(history.runs["run_id"].iloc[zone:].tolist())
+    found: list[FoundAlert] = []
+    undone: list[Alert] = []
     for series, task, series_changes in zip(history.series, tasks, changes):
         if isinstance(series_changes, str):
             machine, env_name, benchmark, params, hardware = series.key
             where = f"{machine} / {env_name}" + (f" / {hardware}" if hardware else "")
             summary.skipped.append(f"{benchmark} {params} on {where}: {series_changes}")
             continue
-        found += _found_alerts(series, task, series_changes, history.runs, fields)
-    return found
+        earlier: list[Alert] = []
+        if zone is not None:
+            series_changes = [c for c in series_changes if series.columns[task.index[c.after]] >= zone]
+            # A zone change back to where an earlier alert started is that alert's
+            # resolution, also when an earlier pass already resolved it so (a full
+            # pass would fold the two changes into one resolved alert).
+            earlier = sorted(
+                (
+                    alert
+                    for alert in existing.get(series.key, [])
+                    if alert.run_after_id not in zone_runs
+                    and alert.value_before is not None
+                    and alert.value_after is not None
+                ),
+                key=lambda alert: (alert.resolved, -alert.id if alert.resolved else alert.id),
+            )
+        series_found, series_undone = _found_alerts(
+            series, task, series_changes, history.runs, fields, earlier
+        )
+        found += series_found
+        undone += series_undone
+    return found, undone
 
 
 def _run_wide_divisors(
-    history: EnvironmentHistory, fields: list[dict], config: DetectionConfig, summary: DetectionSummary
+    history: EnvironmentHistory,
+    fields: list[dict],
+    config: DetectionConfig,
+    summary: DetectionSummary,
+    zone: int = 0,
 ) -> list[np.ndarray]:
     """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
     runs = history.runs
@@ -252,7 +324,7 @@ def _run_wide_divisors(
     )
     shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_context)
     where = f"{history.machine} / {history.env_name}" + (f" / {history.hardware}" if history.hardware else "")
-    summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts]
+    summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts if shift.run >= zone]
     return [1 / row if flip else row for row, flip in zip(divisors, inverted)]
 
 
@@ -301,16 +373,35 @@ def analyse_series(task: SeriesTask) -> list[Change] | str:
     """
     if task.scale is None or task.sample_texts is None:
         return find_deterministic_changes(task.values)
-    samples = decode_samples(task.sample_texts)
     try:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             scaled = task.values / task.scale
-            scaled_samples = [
-                None if smp is None else [x / s for x in smp] for smp, s in zip(samples, task.scale)
-            ]
-        return find_changes(scaled, scaled_samples, task.config)
+        return find_changes(scaled, ScaledSamples(task.sample_texts, task.scale), task.config)
     except (UnusableSeries, ArithmeticError) as error:
         return f"not analysed: {error}"
+
+
+class ScaledSamples(Sequence):
+    """A series' stored samples, each point decoded and divided by its run-wide divisor when read.
+
+    Most series never reach a rank test: decoding all their samples up front was
+    most of an incremental pass.
+    """
+
+    def __init__(self, texts: list[str | None], scale: np.ndarray) -> None:
+        self.texts = texts
+        self.scale = scale
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index):
+        text = self.texts[index]
+        samples = None if text is None else finite_samples(json.loads(text))
+        if samples is None:
+            return None
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return [x / self.scale[index] for x in samples]
 
 
 def _context_changed(before: dict, after: dict) -> bool:
@@ -318,12 +409,26 @@ def _context_changed(before: dict, after: dict) -> bool:
 
 
 def _found_alerts(
-    series: Series, task: SeriesTask, changes: list[Change], runs: pd.DataFrame, fields: list[dict]
-) -> list[FoundAlert]:
+    series: Series,
+    task: SeriesTask,
+    changes: list[Change],
+    runs: pd.DataFrame,
+    fields: list[dict],
+    earlier: list[Alert],
+) -> tuple[list[FoundAlert], list[Alert]]:
+    """The alerts of one series' changes, and which of the ``earlier`` stored alerts they undid."""
+    if not changes:
+        return [], []
     commits = runs["commit_hash"].to_numpy()
     run_ids = runs["run_id"].to_numpy()
+    stored = [
+        Change(-1, -1, float(alert.value_before), float(alert.value_after), None, "stored")  # type: ignore[arg-type]
+        for alert in earlier
+    ]
+    folded = _fold_reversals([*stored, *changes], task.config.min_effect, len(stored))
+    undone = [alert for alert, (_, resolved) in zip(earlier, folded) if resolved and not alert.resolved]
     result = []
-    for change, resolved in _fold_reversals(changes, task.config.min_effect):
+    for change, resolved in folded[len(stored) :]:
         worse = change.level_after > change.level_before
         before = series.columns[task.index[change.before]]
         after = series.columns[task.index[change.after]]
@@ -342,7 +447,7 @@ def _found_alerts(
                 cause=cause(fields[before], fields[after]),
             )
         )
-    return result
+    return result, undone
 
 
 class _SeriesAnalyser:
@@ -368,14 +473,15 @@ class _SeriesAnalyser:
             self.pool.shutdown()
 
 
-def _fold_reversals(changes: list[Change], min_effect: float) -> list[tuple[Change, bool]]:
+def _fold_reversals(changes: list[Change], min_effect: float, stored: int = 0) -> list[tuple[Change, bool]]:
     """Changes to alert on, each with whether the series went back to its level before it.
 
     A change that only brings the series back to where an earlier change left it is
-    that earlier alert's resolution, not an alert of its own.
+    that earlier alert's resolution, not an alert of its own. The first ``stored``
+    changes (alerts a pass before this one kept) are never folded into each other.
     """
-    kept: list[tuple[Change, bool]] = []
-    for change in changes:
+    kept: list[tuple[Change, bool]] = [(change, False) for change in changes[:stored]]
+    for change in changes[stored:]:
         undone = next(
             (
                 k
@@ -411,16 +517,34 @@ def _existing_alerts(session) -> dict[tuple, list[Alert]]:
 
 
 def _reconcile(
-    session, history: EnvironmentHistory, found: list[FoundAlert], existing: dict[tuple, list[Alert]], summary
+    session,
+    history: EnvironmentHistory,
+    found: list[FoundAlert],
+    undone: list[Alert],
+    existing: dict[tuple, list[Alert]],
+    summary,
+    zone: int | None,
 ) -> None:
-    """Insert, update and resolve one environment's alerts so that they match ``found``; triage stays."""
+    """Insert, update and resolve one environment's alerts so that they match ``found``; triage stays.
+
+    With ``zone``, only the stored alerts whose first run after is in it are matched
+    or resolved; of the earlier ones, those in ``undone`` are resolved.
+    """
     run_ids = history.runs["run_id"].to_numpy()
+    in_scope = _in_zone(set(run_ids[zone:].tolist())) if zone is not None else (lambda alert: True)
     by_key = {series.key: series for series in history.series}
     positions: dict[tuple, dict[int, int]] = {}
     matched: set[int] = set()  # id() of the alerts found again (new ones have no database id yet)
     now = utcnow()
+    for stale in undone:
+        stale.resolved, stale.resolved_at = True, now
+        summary.resolved += 1
     for item in found:
-        candidates = [a for a in existing.get(item.key, []) if a.kind == item.kind and id(a) not in matched]
+        candidates = [
+            a
+            for a in existing.get(item.key, [])
+            if a.kind == item.kind and id(a) not in matched and in_scope(a)
+        ]
         if candidates and item.key not in positions:
             positions[item.key] = {
                 int(run_id): i for i, run_id in enumerate(run_ids[by_key[item.key].columns])
@@ -463,10 +587,15 @@ def _reconcile(
     # change the next run did not confirm, or a history restarted by a new version).
     for key in by_key:
         for alert in existing.get(key, []):
-            if id(alert) not in matched and not alert.resolved:
+            if id(alert) not in matched and not alert.resolved and in_scope(alert):
                 alert.resolved, alert.resolved_at = True, now
                 summary.resolved += 1
     session.flush()
+
+
+def _in_zone(zone_runs: set[int]):
+    """Whether a stored alert's first run after is one of ``zone_runs``."""
+    return lambda alert: alert.run_after_id in zone_runs
 
 
 def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[int, int]) -> Alert | None:

@@ -169,23 +169,34 @@ class EnvironmentHistory:
 
 
 def environment_histories(
-    session, environments: set[tuple[str, str, str]] | None = None
+    session,
+    environments: set[tuple[str, str, str]] | None = None,
+    tails: dict[tuple[str, str, str], int] | None = None,
+    runs: pd.DataFrame | None = None,
 ) -> Iterator[EnvironmentHistory]:
     """The history of every (machine, env_name, hardware) in ``environments`` (all when None), in name order.
 
-    Series are ordered by benchmark and parameters; their points by run time, then run id.
+    ``tails``: for these environments, only their newest runs, this many. ``runs``:
+    :func:`queries.runs` if the caller has it. Series are ordered by benchmark and
+    parameters; their points by run time, then run id.
     """
     from ..queries import count_runs
     from ..queries import runs as query_runs
 
-    runs = query_runs(session)  # ordered by run time, then run id
+    runs = query_runs(session) if runs is None else runs  # ordered by run time, then run id
     if environments is not None:
         runs = runs[[key in environments for key in zip(runs["machine"], runs["env_name"], runs["hardware"])]]
+    if tails:
+        from_end = runs.groupby(["machine", "env_name", "hardware"]).cumcount(ascending=False)
+        limit = [
+            tails.get(key, len(runs)) for key in zip(runs["machine"], runs["env_name"], runs["hardware"])
+        ]
+        runs = runs[from_end.to_numpy() < np.array(limit, dtype=np.int64)]
     # Reading values run by run goes through the key index, one table lookup per value:
     # for most of the database, one scan of the table (then a filter) is cheaper.
-    if environments is None or len(runs) * 2 >= count_runs(session):
+    if len(runs) * 2 >= count_runs(session):
         values = load_values(session)
-        values = values[values["run_id"].isin(runs["run_id"])] if environments is not None else values
+        values = values[values["run_id"].isin(runs["run_id"])] if environments or tails else values
     else:
         values = load_values(session, run_ids=runs["run_id"].tolist())
     runs = runs[runs["run_id"].isin(values["run_id"].unique())].reset_index(drop=True)

@@ -376,7 +376,9 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
         if fast_type is float and types == {float}:
             total = sum(values)
             converted = list(values) if total == total else [None if v != v else v for v in values]
-        elif fast_type is int and types == {int} and min(values) >= -INT64_MAX and max(values) <= INT64_MAX:
+        elif fast_type is float and types == {float, type(None)}:  # a skipped cell has no statistics
+            converted = [None if v is None or v != v else v for v in values]
+        elif fast_type is int and types <= {int, type(None)} and _within_int64(values):
             converted = list(values)
         else:
             converted = [convert(v, f"{where} {key}") for v in values]
@@ -432,6 +434,11 @@ def _row_values(name: str, cells: dict[str, Any], suite: dict[str, SuiteBenchmar
         # A repeated combination keeps the last value, as asv's own reader does.
         parsed = list({value.params_key: value for value in parsed}.values())
     return parsed
+
+
+def _within_int64(values: list) -> bool:
+    present = [v for v in values if v is not None]
+    return not present or (min(present) >= -INT64_MAX and max(present) <= INT64_MAX)
 
 
 def _status_and_value(raw: Any, what: str) -> tuple[str, float | None]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import os
 import time
@@ -52,6 +53,7 @@ from .load import (
     record_known_file,
 )
 from .run_context import RunContext, context_file_for, parse_context
+from .value_rows import ValueRows
 
 SIDE_FILES = {"machine.json", "benchmarks.json"}
 # Transient lock conflicts (SQLite busy beyond the timeout, PostgreSQL deadlock
@@ -151,10 +153,11 @@ class ParseJob:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A parsed results file and its context, ready to store."""
+    """A parsed results file (its values as rows) and its context, ready to store."""
 
     record: FileRecord
-    parsed: ParsedResults
+    parsed: ParsedResults  # without its values: ``rows`` holds them
+    rows: ValueRows
     context: RunContext | None
 
 
@@ -298,7 +301,8 @@ def read_and_parse(job: ParseJob) -> Prepared | IngestError:
     except (ResultsFormatError, RecursionError) as error:
         return IngestError(context_file, f"{_format_reason(error)}; {results_file.name} was not loaded")
     record = FileRecord(job.path, job.relative, job.stat_signature, content_hash(raw, raw_context))
-    return Prepared(record, parsed, context)
+    rows = ValueRows.from_values(parsed.values)
+    return Prepared(record, dataclasses.replace(parsed, values=[]), rows, context)
 
 
 def _format_reason(error: Exception) -> str:
@@ -339,30 +343,35 @@ def _store(
     report: IngestReport,
 ) -> None:
     try:
-        _store_with_retries(
-            engine, prepared.parsed, prepared.context, machine_info, job.suite, benchmark_ids, prepared.record
-        )
+        _store_with_retries(engine, prepared, machine_info, job.suite, benchmark_ids)
     except exc.SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         report.errors.append(IngestError(job.results_file, f"database refused it: {reason}"))
         return
     report.files_loaded += 1
-    report.values_loaded += len(prepared.parsed.values)
+    report.values_loaded += prepared.rows.count
 
 
 def _store_with_retries(
     engine: Engine,
-    parsed: ParsedResults,
-    context: RunContext | None,
+    prepared: Prepared,
     machine_info: dict[str, str | None],
     suite: dict[str, SuiteBenchmark],
     benchmark_ids: BenchmarkIds,
-    record: FileRecord,
 ) -> None:
     for attempt in range(RETRIES):
         try:
             with write_connection(engine) as connection:
-                load_results(connection, parsed, context, machine_info, suite, benchmark_ids, record)
+                load_results(
+                    connection,
+                    prepared.parsed,
+                    prepared.rows,
+                    prepared.context,
+                    machine_info,
+                    suite,
+                    benchmark_ids,
+                    prepared.record,
+                )
         except exc.OperationalError as error:
             benchmark_ids.rollback()
             if attempt == RETRIES - 1 or not _is_transient(error):

@@ -34,23 +34,7 @@ from ..schema.models import (
 from .asv_results import ParsedResults, SuiteBenchmark, default_type_and_unit
 from .env_names import stored_env_name
 from .run_context import RunContext, hardware_label
-
-_VALUE_COLUMNS = (
-    "param_index",
-    "status",
-    "value",
-    "ci_99_a",
-    "ci_99_b",
-    "q_25",
-    "q_75",
-    "number",
-    "repeat",
-    "n_samples",
-    "samples",
-    "started_at",
-    "duration",
-)
-_VALUE_ROW = ("run_id", "benchmark_id", "params", *_VALUE_COLUMNS)
+from .value_rows import BenchmarkRows, ValueRows, write_values
 
 
 @dataclass(frozen=True)
@@ -224,18 +208,19 @@ def mark_suite(connection: sa.Connection, suite: dict[str, SuiteBenchmark]) -> N
 def load_results(
     connection: sa.Connection,
     parsed: ParsedResults,
+    rows: ValueRows,
     context: RunContext | None,
     machine_info: dict[str, str | None],
     suite: dict[str, SuiteBenchmark],
     benchmark_ids: BenchmarkIds,
     record: FileRecord,
 ) -> int:
-    """Store one parsed results file (and its context); returns the run id."""
+    """Store one parsed results file (its values as ``rows``) and its context; returns the run id."""
     machine_id = _machine(connection, parsed, context, machine_info)
     revision_id = get_or_create(
         connection, Revision, {"commit_hash": parsed.commit_hash}, {"date": parsed.date}
     )
-    measured_at = measured_at_of(parsed)
+    measured_at = rows.measured_at
     environment_id = _environment(connection, machine_id, parsed, context, measured_at)
     run_values = {
         "results_file": record.relative,
@@ -255,8 +240,11 @@ def load_results(
     if not created:
         update_by_id(connection, Run, run_id, run_values)
     after = _own_values_after(connection, key, run_id)
-    own = [v for v in parsed.values if after is None or (v.started_at or 0) > after]
-    _values(connection, run_id, own, suite, benchmark_ids)
+
+    def benchmark_id(group: BenchmarkRows) -> int:
+        return benchmark_ids.get(connection, group.benchmark, group.version, group.params_key, suite)
+
+    write_values(connection, run_id, rows, benchmark_id, after)
     if context is not None:
         _accuracy(connection, run_id, context)
     file_values = {
@@ -299,11 +287,6 @@ def _machine(
 
 def _as_text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def measured_at_of(parsed: ParsedResults) -> int:
-    """A run's ``measured_at``: the latest ``started_at`` in its file (ms), 0 when none is recorded."""
-    return max((v.started_at for v in parsed.values if v.started_at is not None), default=0)
 
 
 def _own_values_after(connection: sa.Connection, key: dict[str, Any], run_id: int) -> int | None:
@@ -380,56 +363,6 @@ def _run_context(context: RunContext | None) -> dict[str, Any]:
         "sqrtwatch_commit": context.sqrtwatch_commit,
         "context": context.raw,
     }
-
-
-def _values(
-    connection: sa.Connection,
-    run_id: int,
-    parsed_values: list,
-    suite: dict[str, SuiteBenchmark],
-    benchmark_ids: BenchmarkIds,
-) -> None:
-    if not parsed_values:
-        return
-    ids: dict[tuple[str, str | None], int] = {}
-    for value in parsed_values:
-        key = (value.benchmark, value.version)
-        if key not in ids:
-            ids[key] = benchmark_ids.get(connection, value.benchmark, value.version, value.params_key, suite)
-    # In _VALUE_ROW order; ParsedValue's fields from params_key on match it.
-    rows: list[Any] = [
-        (
-            run_id,
-            ids[value[0], value[1]],
-            *value[2:13],
-            None if value.samples is None else json.dumps(value.samples),
-            *value[14:],
-        )
-        for value in parsed_values
-    ]
-    sql, positions = _values_upsert_sql(connection.dialect)
-    if positions is None:  # named parameters (psycopg)
-        rows = [dict(zip(_VALUE_ROW, row)) for row in rows]
-    elif positions != _VALUE_ROW:
-        order = [_VALUE_ROW.index(key) for key in positions]
-        rows = [tuple(row[i] for i in order) for row in rows]
-    # Straight to the driver's executemany: SQLAlchemy's per-row parameter
-    # processing would cost most of the ingest time (issue 5's speed target).
-    # Values are already plain Python types; samples already JSON text.
-    connection.exec_driver_sql(sql, rows)
-
-
-@functools.lru_cache(maxsize=4)
-def _values_upsert_sql(dialect) -> tuple[str, tuple[str, ...] | None]:
-    """The result-value upsert as driver SQL, and the parameter order if positional."""
-    stmt = dialect_insert_for(dialect.name, ResultValue)
-    # The file is the truth: a benchmark re-run on the same commit replaces its values.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["run_id", "benchmark_id", "params"],
-        set_={column: stmt.excluded[column] for column in _VALUE_COLUMNS},
-    )
-    compiled = stmt.compile(dialect=dialect, column_keys=list(_VALUE_ROW), for_executemany=True)
-    return compiled.string, tuple(compiled.positiontup) if compiled.positional else None
 
 
 def _accuracy(connection: sa.Connection, run_id: int, context: RunContext) -> None:

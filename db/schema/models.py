@@ -330,7 +330,9 @@ class DetectionState(Base):
     """What ``sqrtwatch detect`` last analysed of one machine, hardware and environment.
 
     ``signature`` digests the environment's runs and the detection settings, so a
-    later pass skips environments whose history and settings did not change.
+    later pass skips environments whose history and settings did not change;
+    ``newest_run_id`` is the newest run it covered, so a later pass over a history
+    that only grew at its end reads just that end.
     """
 
     __tablename__ = "detection_state"
@@ -341,4 +343,5 @@ class DetectionState(Base):
     env_name: Mapped[LongName]
     hardware: Mapped[str] = mapped_column(String(255), default="", server_default="")
     signature: Mapped[str] = mapped_column(String(64))
+    newest_run_id: Mapped[int | None]
     detected_at: Mapped[Timestamp] = mapped_column(default=utcnow)
