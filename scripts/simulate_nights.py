@@ -16,9 +16,10 @@ that nothing in sqrtwatch's code changes between nights. The environment does:
 
 - ``--threads-from N``: from night N on, ``OMP_NUM_THREADS`` is half the cores (asv hands its
   environment to the benchmark processes).
-- ``--flush-from N``: from night N on, a ``sitecustomize.py`` that every benchmark process
-  loads (WORKDIR/inject, on asv's ``ASV_PYTHONPATH``) calls ``torch.set_flush_denormal(True)``,
-  as an extension built with ``-ffast-math`` would on import.
+- ``--flush-from N``: from night N on, a ``sitecustomize.py`` that every process of ``run``
+  loads (WORKDIR/inject, first on ``PYTHONPATH``, which asv hands on to the benchmark
+  processes of an ``existing`` environment) calls ``torch.set_flush_denormal(True)``, as an
+  extension built with ``-ffast-math`` would on import.
 - ``--upgrade-from N``: before night N, ``pip install torch==2.14.1`` inside the virtualenv.
 
 0 turns a change off. Each night prints its new alerts with their cause; the end prints the
@@ -141,20 +142,17 @@ def snapshot(workdir: Path) -> Path:
 
 def run_night(night: Night, args: argparse.Namespace, python: Path, checkout: Path, url: str) -> list[dict]:
     """The workflow's commands for one night, in ``checkout``; returns every alert after it."""
-    # The snapshot's sqrtwatch, in this process and (asv hands them ASV_PYTHONPATH as their
-    # PYTHONPATH) in the benchmark processes, after anything injected into them.
-    paths = [str(checkout.parent / "inject")] if (checkout.parent / "inject").is_dir() else []
-    env = {
-        **os.environ,
-        **night.env,
-        "PYTHONPATH": str(checkout),
-        "ASV_PYTHONPATH": os.pathsep.join([*paths, str(checkout)]),
-    }
+    # The snapshot's sqrtwatch everywhere; what is injected, in run's processes only.
+    env = {**os.environ, **night.env, "PYTHONPATH": str(checkout)}
+    inject = checkout.parent / "inject"
+    run_env = {**env, "PYTHONPATH": os.pathsep.join([str(inject), str(checkout)])} if inject.is_dir() else env
     results = checkout.parent / "results"
     sqrtwatch = [str(python), "-m", "sqrtwatch"]
     bench = [arg for pattern in args.bench or DEFAULT_BENCH for arg in ("--bench", pattern)]
     command(
-        [*sqrtwatch, "run", "--quick", *bench, "--results", str(results), "--machine", MACHINE], env, checkout
+        [*sqrtwatch, "run", "--quick", *bench, "--results", str(results), "--machine", MACHINE],
+        run_env,
+        checkout,
     )
     command([*sqrtwatch, "ingest", str(results), "--db", url], env, checkout)
     command([*sqrtwatch, "detect", "--db", url], env, checkout)
