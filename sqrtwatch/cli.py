@@ -163,7 +163,9 @@ def export(db_url: str, fmt: str, benchmark: str | None, machine: str | None) ->
 @main.command()
 @db_option
 @click.option(
-    "--full", is_flag=True, help="Re-analyse every environment, also those unchanged since the last pass."
+    "--full",
+    is_flag=True,
+    help="Re-analyse every environment whole, also those unchanged or only grown since the last pass.",
 )
 def detect(db_url: str, full: bool) -> None:
     """Update the alerts table from the stored history."""

@@ -70,3 +70,47 @@ def test_halved_threads_raise_an_alert_caused_by_the_thread_count(simulation):
     assert alert["kind"] == ("regression" if change > 1 else "improvement")
     threads = [pair for field, pair in alert["cause"].items() if "thread" in field]
     assert threads and threads[0][0] != threads[0][1], alert["cause"]
+
+
+FLUSH_FROM = 2
+# Accuracy counts that a subnormal flush changes (docs/nightly.md); deterministic, unlike timings.
+ACCURACY_CELLS = (
+    r"bench_accuracy\.Accuracy\.track_mismatches\('cpu', '(bfloat16|float32)', '(torch\.sqrt|numpy)'\)"
+)
+
+
+@pytest.fixture(scope="module")
+def flush_simulation(tmp_path_factory):
+    """Three nights in this Python's environment, subnormals flushed in the benchmark processes from night 2."""
+    workdir = tmp_path_factory.mktemp("flush")
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "simulate_nights.py"),
+        str(workdir),
+        "--nights=3",
+        "--threads-from=0",
+        f"--flush-from={FLUSH_FROM}",
+        "--upgrade-from=0",
+        f"--bench={ACCURACY_CELLS}",
+        f"--python={sys.executable}",
+    ]
+    completed = subprocess.run(command, cwd=REPO_ROOT, text=True, capture_output=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    nights = json.loads((workdir / "nights.json").read_text())
+    alerts = {alert["id"]: alert for alert in json.loads((workdir / "alerts.json").read_text())}
+    return nights, alerts
+
+
+def test_a_subnormal_flush_loaded_into_the_process_is_alerted_with_its_cause(flush_simulation):
+    nights, alerts = flush_simulation
+    assert [night["new_alerts"] for night in nights if night["night"] != FLUSH_FROM] == [[], []]
+    (flushed,) = [night for night in nights if night["night"] == FLUSH_FROM]
+    new = [alerts[i] for i in flushed["new_alerts"]]
+    cells = {(a["params"]["dtype"], a["params"]["impl"]): (a["value_before"], a["value_after"]) for a in new}
+    # torch's bfloat16 sqrt goes through float32, NumPy's float32 sqrt takes subnormal inputs:
+    # both stop being correctly rounded there; torch's own float32 kernel does not change.
+    assert set(cells) == {("'bfloat16'", "'torch.sqrt'"), ("'float32'", "'numpy'")}
+    assert all(before == 0 and after > 0 for before, after in cells.values()), cells
+    for alert in new:
+        assert alert["kind"] == "regression" and not alert["resolved"]
+        assert alert["cause"]["subnormals_flushed.torch"] == [False, True], alert["cause"]

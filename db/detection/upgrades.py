@@ -1,13 +1,15 @@
-"""The upgrade view: per hardware, the latest values of each torch version, in release order.
+"""The upgrade view: per hardware, the latest level of each torch version, in release order.
 
 Versions that an asv matrix measured side by side (one environment each) and
 versions that followed each other in one environment are compared alike: each
-version's newest values on one machine and hardware, against the version released
-before it. A newer version worse beyond noise (timings: the benchmark's minimum
-effect and a Mann-Whitney U test on the samples; accuracy counts, which are
-deterministic: any increase) is an upgrade regression alert, whose cause names
-both versions, unless a series alert of the same cell already has that upgrade
-as its cause (an upgrade in place, found between two runs of one series).
+version's level on one machine and hardware (the median of its newest LEVEL_RUNS
+runs), against the version released before it. A newer version worse beyond noise
+(timings: the benchmark's minimum effect, then a Mann-Whitney U test on the runs'
+values once both versions have LEVEL_RUNS runs, else on those runs' pooled samples;
+accuracy counts, which are deterministic: any increase) is an upgrade regression
+alert, whose cause names both versions, unless a series alert of the same cell
+already has that upgrade as its cause (an upgrade in place, found between two runs
+of one series).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from .changepoints import DetectionConfig
 from .series import decode_samples, load_values, params_kind
 
 UPGRADE_SOURCE = "upgrade"
+# Runs of a torch version whose median is its level. One run against one run alerted
+# on a 10 % night-to-night wobble of a 50 us cell (docs/nightly.md).
+LEVEL_RUNS = 5
 CELL = ["machine", "hardware", "benchmark", "params"]
 VIEW_COLUMNS = [
     *CELL,
@@ -39,6 +44,8 @@ VIEW_COLUMNS = [
     "run_time",
     "value",
     "samples",
+    "run_values",
+    "run_samples",
 ]
 
 
@@ -53,12 +60,14 @@ def release_key(version: str) -> tuple:
 
 
 def upgrade_view(session) -> pd.DataFrame:
-    """Per (machine, hardware, benchmark, params), the newest ok value of each torch version.
+    """Per (machine, hardware, benchmark, params), the level of each torch version.
 
     Rows come in release order of ``torch_version`` within each cell. Columns:
-    machine, hardware, benchmark, params, unit, torch_version, env_name, run_id,
-    commit_hash, run_time, value, samples (JSON text or None). Only values of the
-    benchmark version that the cell's newest value has are compared.
+    machine, hardware, benchmark, params, type, unit, torch_version, and of the
+    version's newest run env_name, run_id, commit_hash, run_time and samples (JSON
+    text or None); value is the median of the version's newest LEVEL_RUNS ok values,
+    run_values those values and run_samples their samples, oldest first. Only values
+    of the benchmark version that the cell's newest value has are compared.
     """
     from ..queries import runs as query_runs
 
@@ -66,19 +75,28 @@ def upgrade_view(session) -> pd.DataFrame:
     runs = runs[runs["torch_version"].notna()]
     if runs.empty:
         return pd.DataFrame(columns=VIEW_COLUMNS)
-    # The newest run of each torch version per environment and profile (a quick
+    # The newest runs of each torch version per environment and profile (a quick
     # run measures fewer cells than a full one).
     runs = runs.assign(profile=runs["profile"].fillna(""))
-    newest = runs.groupby(["machine", "hardware", "env_name", "torch_version", "profile"]).tail(1)
+    newest = runs.groupby(["machine", "hardware", "env_name", "torch_version", "profile"]).tail(LEVEL_RUNS)
     values = load_values(session, run_ids=newest["run_id"].tolist())
     values = values[values["status"] == STATUS_OK]
     merged = values.merge(
         newest[["run_id", "machine", "hardware", "env_name", "torch_version", "commit_hash", "run_time"]],
         on="run_id",
     )
-    merged = merged.sort_values(["run_time", "run_id"]).drop_duplicates([*CELL, "torch_version"], keep="last")
+    merged = merged.sort_values(["run_time", "run_id"], kind="stable")
     newest_version = merged.groupby(CELL)["benchmark_id"].transform("last")
     merged = merged[merged["benchmark_id"] == newest_version]
+    versions = merged.groupby([*CELL, "torch_version"], sort=False)
+    merged = merged[versions.cumcount(ascending=False) < LEVEL_RUNS]
+    versions = merged.groupby([*CELL, "torch_version"], sort=False)
+    levels = versions["value"].agg(["median", list])
+    samples = versions["samples"].agg(list)
+    merged = versions.tail(1).set_index([*CELL, "torch_version"])
+    merged = merged.assign(
+        value=levels["median"], run_values=levels["list"], run_samples=samples
+    ).reset_index()
     ranks = {
         version: rank for rank, version in enumerate(sorted(set(merged["torch_version"]), key=release_key))
     }
@@ -149,11 +167,19 @@ def _worse(before, after, kind: Kind, min_effect: float, alpha: float) -> bool:
         return False
     if kind.exact:
         return True
-    samples = decode_samples([before["samples"], after["samples"]])
-    if samples[0] is None or samples[1] is None or min(len(samples[0]), len(samples[1])) < 2:
-        return True  # no samples to test: the effect alone decides
     alternative = "less" if better_up else "greater"
-    return bool(mannwhitneyu(samples[1], samples[0], alternative=alternative).pvalue < alpha)
+    if min(len(before["run_values"]), len(after["run_values"])) >= LEVEL_RUNS:
+        test = mannwhitneyu(after["run_values"], before["run_values"], alternative=alternative)
+        return bool(test.pvalue < alpha)
+    old_samples, new_samples = (_pooled(row["run_samples"]) for row in (before, after))
+    if min(len(old_samples), len(new_samples)) < 2:
+        return True  # no samples to test: the effect alone decides
+    return bool(mannwhitneyu(new_samples, old_samples, alternative=alternative).pvalue < alpha)
+
+
+def _pooled(texts: list[str | None]) -> list[float]:
+    """The samples of a version's level runs, together."""
+    return [x for samples in decode_samples(texts) if samples for x in samples]
 
 
 def detect_upgrade_alerts(session, thresholds: dict[str, float], config: DetectionConfig, summary) -> None:
