@@ -158,13 +158,25 @@ def require_threads(threads: str, device: str) -> None:
 
 
 def thread_count(threads: str) -> int:
-    """Number of intra-op threads for a ``threads`` value: 1, or every core this process may use."""
+    """Number of intra-op threads for a ``threads`` value: 1, or every core this process may use,
+    fewer where ``OMP_NUM_THREADS`` asks for fewer (torch honours it; so do the suites).
+
+    sqrtwatch's context records the same number (``threads``, sqrtwatch/context.py).
+    """
     if threads == "1":
         return 1
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no affinity masks
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    requested = omp_num_threads()
+    return min(cores, requested) if requested else cores
+
+
+def omp_num_threads() -> int | None:
+    """The thread count ``OMP_NUM_THREADS`` asks for (its first level), None when unset or invalid."""
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
 
 
 def torch_dtype(name: str):

@@ -120,6 +120,15 @@ def cpu_affinity() -> int | None:
         return os.cpu_count()
 
 
+def suite_threads() -> int:
+    """The intra-op threads of the suites' ``threads='all'`` cells (benchmarks/common.py, thread_count):
+    every core this process may use, fewer where ``OMP_NUM_THREADS`` asks for fewer."""
+    cores = cpu_affinity() or 1
+    first = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    requested = int(first) if first.isdigit() and int(first) > 0 else None
+    return min(cores, requested) if requested else cores
+
+
 def os_image() -> str:
     """The OS image: the CI runner image where it says so, else the distribution's name."""
     # GitHub's hosted runners name their image in these (mixed-case) variables.
@@ -187,7 +196,7 @@ def collect_context() -> dict[str, Any]:
         "math_libraries": _config_versions(torch),
         "thread_pools": thread_pools(),
         "numpy_version": numpy.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": suite_threads(),
         "interop_threads": torch.get_num_interop_threads(),
         "subnormals_flushed": subnormals_flushed(torch, numpy),
         "os_image": os_image(),
