@@ -142,3 +142,16 @@ def test_run_wide_candidates_exclude_runs():
     candidates[12] = False
     shifts, _ = find_run_wide_shifts(matrix, candidates=candidates)
     assert 12 not in [s.run for s in shifts]
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+@pytest.mark.parametrize("length", [N, 17])  # the whole series, and the pass the night after the change
+def test_a_boundary_next_to_a_recorded_context_change_moves_onto_it(seed, length):
+    """Night 15 changed threads and measured half way (x1.08), night 16 on the new level (x1.5)."""
+    levels = [1e-4 * (1.0 if i < 15 else (1.08 if i == 15 else 1.5)) for i in range(length)]
+    values, samples = noisy(levels, noise=0.01, seed=seed)
+    assert [c.after for c in find_changes(values, samples)] == [16]  # the fit alone splits after it
+    (change,) = find_changes(values, samples, events=(15,))
+    assert change.after == 15 and change.ratio > 1.2
+    # An event further away than EVENT_SNAP does not pull the boundary.
+    assert [c.after for c in find_changes(values, samples, events=(12,))] == [16]

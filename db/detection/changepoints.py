@@ -6,7 +6,10 @@ against the series' own run-to-run noise, and a Mann-Whitney U test between the
 stored samples on either side. Unconfirmed boundaries are merged away, weakest
 first, which is what lets a drift of several small steps surface as one change
 once its steps add up. The newest point gets its own check against the
-established recent level, which plain step fitting misses.
+established recent level, which plain step fitting misses. A boundary within
+EVENT_SNAP points of a recorded context change (a torch upgrade, a thread count)
+is moved onto it and confirmed there: on a night half way between two levels
+the fit can split either side, and the change is the event's.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ DRIFT_MAX_GAP = 6
 # Points on either side of a boundary that the confirmation looks at: enough
 # for the tests, local enough that an old level does not blur a recent change.
 CONFIRM_WINDOW = 20
+# Points a proposed boundary may lie from a recorded context change and still be moved onto it.
+EVENT_SNAP = 2
 
 
 class UnusableSeries(ValueError):
@@ -74,6 +79,7 @@ def find_changes(
     values: Sequence[float],
     samples: Sequence[Sequence[float] | None] | None = None,
     config: DetectionConfig = DetectionConfig(),
+    events: Sequence[int] = (),
 ) -> list[Change]:
     """Confirmed level changes of a timing-like series of positive values, oldest first.
 
@@ -82,11 +88,13 @@ def find_changes(
     only where a rank test needs them: it may decode them lazily). Raises
     :class:`UnusableSeries` for a value, or a sample read, that is not finite and
     positive (its logarithm would be NaN or infinite and stall the solver).
+    ``events``: indices of the points whose run's recorded context differs from the
+    point before (see EVENT_SNAP).
     """
     y = _log_of_positive(values, "value")
     if len(y) < 2:
         return []
-    fit = _Fit(y, samples if samples is not None else [None] * len(y), config)
+    fit = _Fit(y, samples if samples is not None else [None] * len(y), config, events)
     raw = fit.propose()
     fit.find_drifts(raw)
     fit.merge(raw)
@@ -106,9 +114,14 @@ class _Fit:
     """A segmentation of one log series, reduced to its confirmed boundaries."""
 
     def __init__(
-        self, y: np.ndarray, samples: Sequence[Sequence[float] | None], config: DetectionConfig
+        self,
+        y: np.ndarray,
+        samples: Sequence[Sequence[float] | None],
+        config: DetectionConfig,
+        events: Sequence[int] = (),
     ) -> None:
         self.y = y
+        self.events = sorted(e for e in events if 0 < e < len(y))
         self.samples = samples
         self._log_samples: dict[int, np.ndarray | None] = {}
         self.config = config
@@ -180,7 +193,12 @@ class _Fit:
         """
         gamma = POTTS_PENALTY * self.sigma * math.log(len(self.y))
         rights, _, _ = solve_potts_approx(list(self.y), [1.0] * len(self.y), gamma=gamma)
-        return list(rights[:-1])
+        return sorted({self.snapped(bound) for bound in rights[:-1]})
+
+    def snapped(self, bound: int, lowest: int = 1) -> int:
+        """``bound``, or the nearest recorded context change (not below ``lowest``) within EVENT_SNAP points."""
+        near = [e for e in self.events if abs(e - bound) <= EVENT_SNAP and e >= lowest]
+        return min(near, key=lambda e: (abs(e - bound), e)) if near else bound
 
     def find_drifts(self, raw: list[int]) -> None:
         """Runs of closely spaced raw steps in one direction whose sum is a confirmed change."""
@@ -231,11 +249,12 @@ class _Fit:
         """Split off the newest point when it left the established recent level."""
         newest = len(self.y) - 1
         start = self.bounds[-1] if self.bounds else 0
-        if newest in self.bounds or newest - start < self.config.min_history:
+        first = self.snapped(newest, lowest=start + self.config.min_history)
+        if first in self.bounds or first - start < self.config.min_history:
             return
-        confirmed, _, _ = self.test((start, newest), (newest, newest + 1))
+        confirmed, _, _ = self.test((start, first), (first, newest + 1))
         if confirmed:
-            self.bounds.append(newest)
+            self.bounds.append(first)
 
     def changes(self) -> list[Change]:
         """The confirmed boundaries as changes, with levels measured away from any drift's ramp."""

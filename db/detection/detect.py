@@ -255,13 +255,14 @@ def _detect_environment(
     read only the end of the history may alert on; None for a whole history.
     """
     divisors = _run_wide_divisors(history, fields, config, summary, zone or 0)
+    context_changes = np.cumsum([False] + [_context_changed(a, b) for a, b in itertools.pairwise(fields)])
     configs: dict[str, DetectionConfig] = {}
     tasks = []
     for series, divisor in zip(history.series, divisors):
         benchmark = series.key[2]
         if benchmark not in configs:
             configs[benchmark] = config_for(benchmark, thresholds, config)
-        tasks.append(_series_task(series, divisor, configs[benchmark]))
+        tasks.append(_series_task(series, divisor, configs[benchmark], context_changes))
     changes = analyser.map(tasks, points=sum(len(series.values) for series in history.series))
     zone_runs = set() if zone is None else set(history.runs["run_id"].iloc[zone:].tolist())
     found: list[FoundAlert] = []
@@ -346,15 +347,20 @@ class SeriesTask:
     scale: np.ndarray | None  # run-wide divisor per point; None for deterministic series
     config: DetectionConfig
     better_up: bool
+    events: tuple[int, ...] = ()  # points (into ``index``) whose run's recorded context changed
 
 
-def _series_task(series: Series, divisor: np.ndarray, config: DetectionConfig) -> SeriesTask:
+def _series_task(
+    series: Series, divisor: np.ndarray, config: DetectionConfig, context_changes: np.ndarray
+) -> SeriesTask:
+    """``context_changes``: per run of the environment, how many recorded context changes up to it."""
     kind = series.kind
     deterministic = kind.exact
     usable = series.usable()
     if not deterministic:
         usable = usable & ~np.isnan(divisor[series.columns])
     index = np.flatnonzero(usable)
+    changes = context_changes[series.columns[index]]
     return SeriesTask(
         index=index,
         values=series.values[index],
@@ -362,6 +368,7 @@ def _series_task(series: Series, divisor: np.ndarray, config: DetectionConfig) -
         scale=None if deterministic else divisor[series.columns[index]],
         config=config,
         better_up=kind.higher_is_better,
+        events=tuple(int(k) for k in np.flatnonzero(np.diff(changes)) + 1),
     )
 
 
@@ -376,7 +383,7 @@ def analyse_series(task: SeriesTask) -> list[Change] | str:
     try:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             scaled = task.values / task.scale
-        return find_changes(scaled, ScaledSamples(task.sample_texts, task.scale), task.config)
+        return find_changes(scaled, ScaledSamples(task.sample_texts, task.scale), task.config, task.events)
     except (UnusableSeries, ArithmeticError) as error:
         return f"not analysed: {error}"
 
