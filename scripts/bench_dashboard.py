@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "scripts"), str(REPO)]
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest outside a server warns on every run
 
-PAGES = ["overview", "trends", "compare", "accuracy", "hardware", "alerts"]
+PAGES = ["overview", "trends", "compare", "accuracy", "models", "hardware", "alerts"]
 # Views of the 1,000-commit synthetic history (the biggest series and comparison there are).
 QUERIES = {
     "trends": {"bench": "bench_synthetic.Suite0.time_case_000", "p.dtype": "float32", "p.size": "1048576"},

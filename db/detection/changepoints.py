@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from asv.step_detect import solve_potts_approx
-from scipy.stats import mannwhitneyu
 
 # Median absolute deviation of a normal distribution is 0.6745 sigma.
 MAD_TO_SIGMA = 1.0 / 0.6745
@@ -95,7 +94,7 @@ def find_changes(
     if len(y) < 2:
         return []
     fit = _Fit(y, samples if samples is not None else [None] * len(y), config, events)
-    raw = fit.propose()
+    raw = fit.snap(fit.propose())
     fit.find_drifts(raw)
     fit.merge(raw)
     fit.check_newest()
@@ -178,10 +177,10 @@ class _Fit:
         sb = [s for i in before if (s := self.log_samples(i)) is not None]
         sa = [s for i in after if (s := self.log_samples(i)) is not None]
         if sb and sa:
-            return float(mannwhitneyu(np.concatenate(sb), np.concatenate(sa)).pvalue)
+            return float(mann_whitney_u(np.concatenate(sb), np.concatenate(sa)).pvalue)
         if len(before) + len(after) >= 8:
             return float(
-                mannwhitneyu(self.y[before.start : before.stop], self.y[after.start : after.stop]).pvalue
+                mann_whitney_u(self.y[before.start : before.stop], self.y[after.start : after.stop]).pvalue
             )
         return None  # too few points for a rank test: effect size and noise decide
 
@@ -193,7 +192,11 @@ class _Fit:
         """
         gamma = POTTS_PENALTY * self.sigma * math.log(len(self.y))
         rights, _, _ = solve_potts_approx(list(self.y), [1.0] * len(self.y), gamma=gamma)
-        return sorted({self.snapped(bound) for bound in rights[:-1]})
+        return list(rights[:-1])
+
+    def snap(self, raw: list[int]) -> list[int]:
+        """The proposed boundaries, each within EVENT_SNAP points of a recorded context change moved onto it."""
+        return sorted({self.snapped(bound) for bound in raw})
 
     def snapped(self, bound: int, lowest: int = 1) -> int:
         """``bound``, or the nearest recorded context change (not below ``lowest``) within EVENT_SNAP points."""
@@ -201,7 +204,11 @@ class _Fit:
         return min(near, key=lambda e: (abs(e - bound), e)) if near else bound
 
     def find_drifts(self, raw: list[int]) -> None:
-        """Runs of closely spaced raw steps in one direction whose sum is a confirmed change."""
+        """Runs of closely spaced raw steps in one direction whose sum is a confirmed change.
+
+        A step onto a recorded context change starts a run of its own: what changed there
+        is not part of a gradual drift before it.
+        """
         edges = [0, *raw, len(self.y)]
         levels = [np.median(self.y[a:b]) for a, b in itertools.pairwise(edges)]
         signs = np.sign(np.diff(levels))
@@ -209,7 +216,10 @@ class _Fit:
         while k < len(raw):
             end = k
             while (
-                end + 1 < len(raw) and signs[end + 1] == signs[k] and raw[end + 1] - raw[end] <= DRIFT_MAX_GAP
+                end + 1 < len(raw)
+                and signs[end + 1] == signs[k]
+                and raw[end + 1] - raw[end] <= DRIFT_MAX_GAP
+                and raw[end + 1] not in self.events
             ):
                 end += 1
             if end > k:
@@ -295,3 +305,11 @@ def find_deterministic_changes(values: Sequence[float] | np.ndarray) -> list[Cha
         if not math.isclose(before, after, rel_tol=1e-9, abs_tol=0.0):
             result.append(Change(i - 1, i, before, after, None, "newest" if i == len(values) - 1 else "step"))
     return result
+
+
+def mann_whitney_u(*args, **kwargs):
+    """SciPy's Mann-Whitney U test, imported on first use: scipy.stats costs a second to import,
+    and a nightly ``detect`` where nothing moved runs no rank test at all."""
+    from scipy.stats import mannwhitneyu
+
+    return mannwhitneyu(*args, **kwargs)

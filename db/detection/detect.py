@@ -67,7 +67,7 @@ DETECTION_VERSION = 3
 # Runs an incremental pass reads before an environment's new runs: the last
 # CONFIRM_WINDOW of them may still move (confirmation looks that far either side of a
 # boundary), and the ones before give those changes their level before.
-TAIL_RUNS = 3 * CONFIRM_WINDOW
+TAIL_RUNS = 2 * CONFIRM_WINDOW
 SERIES_SOURCE = "series"
 # Environments with at least this many values are searched in worker processes
 # (spawning them costs ~2 s; a series of 1,000 points ~15 ms): a nightly incremental

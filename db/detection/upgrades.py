@@ -19,13 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
 from sqlalchemy import select
 
 from ..schema.models import STATUS_OK, Alert, Run, utcnow
 from ..taxonomy import Kind
 from .causes import cause, context_fields
-from .changepoints import DetectionConfig
+from .changepoints import DetectionConfig, mann_whitney_u
 from .series import decode_samples, load_values, params_kind
 
 UPGRADE_SOURCE = "upgrade"
@@ -169,12 +168,12 @@ def _worse(before, after, kind: Kind, min_effect: float, alpha: float) -> bool:
         return True
     alternative = "less" if better_up else "greater"
     if min(len(before["run_values"]), len(after["run_values"])) >= LEVEL_RUNS:
-        test = mannwhitneyu(after["run_values"], before["run_values"], alternative=alternative)
+        test = mann_whitney_u(after["run_values"], before["run_values"], alternative=alternative)
         return bool(test.pvalue < alpha)
     old_samples, new_samples = (_pooled(row["run_samples"]) for row in (before, after))
     if min(len(old_samples), len(new_samples)) < 2:
         return True  # no samples to test: the effect alone decides
-    return bool(mannwhitneyu(new_samples, old_samples, alternative=alternative).pvalue < alpha)
+    return bool(mann_whitney_u(new_samples, old_samples, alternative=alternative).pvalue < alpha)
 
 
 def _pooled(texts: list[str | None]) -> list[float]:
