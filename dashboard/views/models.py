@@ -36,6 +36,13 @@ def example_workload(path: str) -> dict:
     return json.loads(Path(path).read_text())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def metric_values(src, benchmarks: tuple[str, ...], metrics: dict[str, str]):
+    """The stored values of ``benchmarks`` as model_values frames them (a year of nightly runs:
+    reframing them on every rerun took the page past a second)."""
+    return frames.model_values(data.values(src, benchmarks), metrics)
+
+
 src = data.source()
 metrics = frames.model_benchmarks(data.suite(src))
 st.title("Models")
@@ -53,7 +60,7 @@ else:
     names = {short: full for full, short in metrics.items()}
     available = [m for m in METRICS if m in names]
     metric = url_select("Metric", available, "metric", format_func=METRICS.__getitem__)
-    values = frames.model_values(data.values(src, (names[metric],)), metrics)
+    values = metric_values(src, (names[metric],), metrics)
     ops = sorted(values["op"].unique()) if not values.empty else []
     op = url_select("Op", ops, "op")
     x = url_select("Over", ["torch_version", "commit_date"], "x", format_func=AXES.__getitem__)
@@ -81,14 +88,8 @@ else:
         st.dataframe(frames.dtype_table(selected), hide_index=True, width="stretch")
     if "FormulaRange.track_overflow_log2" in names:
         st.subheader("Range: input magnitude (log2) where results overflow or underflow (newest run)")
-        ranges = frames.model_values(
-            data.values(
-                src, (names["FormulaRange.track_overflow_log2"], names["FormulaRange.track_underflow_log2"])
-            )
-            if "FormulaRange.track_underflow_log2" in names
-            else data.values(src, (names["FormulaRange.track_overflow_log2"],)),
-            metrics,
-        )
+        range_names = ("FormulaRange.track_overflow_log2", "FormulaRange.track_underflow_log2")
+        ranges = metric_values(src, tuple(names[n] for n in range_names if n in names), metrics)
         st.dataframe(frames.range_table(ranges), hide_index=True, width="stretch")
 
 st.subheader("Example workload: a transformer block's training step")
