@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..schema.models import STATUS_OK
+from ..schema.models import STATUS_OK, STATUS_SKIPPED
 from ..taxonomy import Kind, kind_of
 
 
@@ -48,8 +48,13 @@ COLUMN_TYPES = {
 RUN_IDS_PER_QUERY = 5000
 
 
-def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool = False) -> pd.DataFrame:
+def load_values(
+    session, run_ids: Sequence[int] | None = None, intervals: bool = False, measured_only: bool = False
+) -> pd.DataFrame:
     """Stored result values of ``run_ids`` (every run when None) with their benchmark's name, version, unit, type.
+
+    ``measured_only`` leaves out skipped cells (asv's NaN: nothing was measured; on a CPU
+    runner, the two thirds of the grid that need a GPU).
 
     Columns: run_id, benchmark_id, benchmark, version, unit, type, params, status, value,
     samples (JSON text, decoded by :func:`decode_samples` where needed; None when
@@ -75,14 +80,17 @@ def load_values(session, run_ids: Sequence[int] | None = None, intervals: bool =
         : len(columns)
     ]
     connection = session.connection()
+    statement = select(*columns)
+    if measured_only:
+        statement = statement.where(ResultValue.status != STATUS_SKIPPED)
     if run_ids is None:
-        rows = _driver_rows(connection, select(*columns))
+        rows = _driver_rows(connection, statement)
     else:
         ids = sorted({int(run_id) for run_id in run_ids})
         rows = []
         for start in range(0, len(ids), RUN_IDS_PER_QUERY):
             chunk = ids[start : start + RUN_IDS_PER_QUERY]
-            rows += _driver_rows(connection, select(*columns).where(ResultValue.run_id.in_(chunk)))
+            rows += _driver_rows(connection, statement.where(ResultValue.run_id.in_(chunk)))
     # Column-wise construction: DataFrame.from_records on millions of Row objects is ~10x slower.
     data = dict(zip(names, zip(*rows))) if rows else dict.fromkeys(names, ())
     # Text columns stay plain objects: pandas would infer a string dtype with NaN for None.
@@ -105,7 +113,8 @@ def _driver_rows(connection, statement) -> list[tuple]:
     """The rows as the database driver returns them (plain tuples).
 
     SQLAlchemy's Row objects would double the time of reading millions of values;
-    the statement only binds integers, so it is rendered with literal values.
+    the statement binds only integers and a status name of this code, so it is rendered with
+    literal values.
     """
     sql = str(statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     cursor = connection.connection.dbapi_connection.cursor()
@@ -195,10 +204,10 @@ def environment_histories(
     # Reading values run by run goes through the key index, one table lookup per value:
     # for most of the database, one scan of the table (then a filter) is cheaper.
     if len(runs) * 2 >= count_runs(session):
-        values = load_values(session)
+        values = load_values(session, measured_only=True)
         values = values[values["run_id"].isin(runs["run_id"])] if environments or tails else values
     else:
-        values = load_values(session, run_ids=runs["run_id"].tolist())
+        values = load_values(session, run_ids=runs["run_id"].tolist(), measured_only=True)
     runs = runs[runs["run_id"].isin(values["run_id"].unique())].reset_index(drop=True)
     runs["environment"] = runs.groupby(["machine", "env_name", "hardware"], sort=True).ngroup()
     runs["column"] = runs.groupby("environment").cumcount()

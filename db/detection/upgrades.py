@@ -78,7 +78,7 @@ def upgrade_view(session) -> pd.DataFrame:
     # run measures fewer cells than a full one).
     runs = runs.assign(profile=runs["profile"].fillna(""))
     newest = runs.groupby(["machine", "hardware", "env_name", "torch_version", "profile"]).tail(LEVEL_RUNS)
-    values = load_values(session, run_ids=newest["run_id"].tolist())
+    values = load_values(session, run_ids=newest["run_id"].tolist(), measured_only=True)
     values = values[values["status"] == STATUS_OK]
     merged = values.merge(
         newest[["run_id", "machine", "hardware", "env_name", "torch_version", "commit_hash", "run_time"]],
