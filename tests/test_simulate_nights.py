@@ -18,25 +18,30 @@ THREADS_FROM = 6
 CELL = r"bench_throughput\.SqrtDomain\.time_sqrt\('cpu', 'float32', 100000, 'positive'\)"
 
 
-@pytest.fixture(scope="module")
-def simulation(tmp_path_factory):
-    """Eight nights in this Python's environment, threads halved from night 6 on."""
-    workdir = tmp_path_factory.mktemp("nights")
+def simulate(workdir, nights: int, threads_from: int, flush_from: int, bench: str) -> tuple[list, dict]:
+    """scripts/simulate_nights.py in this Python's environment (no upgrade); its nights and alerts by id."""
     command = [
         sys.executable,
         str(REPO_ROOT / "scripts" / "simulate_nights.py"),
         str(workdir),
-        "--nights=8",
-        f"--threads-from={THREADS_FROM}",
-        "--flush-from=0",
+        f"--nights={nights}",
+        f"--threads-from={threads_from}",
+        f"--flush-from={flush_from}",
         "--upgrade-from=0",
-        f"--bench={CELL}",
+        f"--bench={bench}",
         f"--python={sys.executable}",
     ]
     completed = subprocess.run(command, cwd=REPO_ROOT, text=True, capture_output=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    nights = json.loads((workdir / "nights.json").read_text())
-    alerts = {alert["id"]: alert for alert in json.loads((workdir / "alerts.json").read_text())}
+    log = json.loads((workdir / "nights.json").read_text())
+    return log, {alert["id"]: alert for alert in json.loads((workdir / "alerts.json").read_text())}
+
+
+@pytest.fixture(scope="module")
+def simulation(tmp_path_factory):
+    """Eight nights, threads halved from night 6 on."""
+    workdir = tmp_path_factory.mktemp("nights")
+    nights, alerts = simulate(workdir, 8, THREADS_FROM, 0, CELL)
     exported = run_sqrtwatch("export", "--db", f"sqlite:///{workdir / 'sqrtwatch.db'}").stdout
     rows = sorted(map(json.loads, exported.splitlines()), key=lambda row: row["started_at"])
     values = [row["value"] for row in rows if row["status"] == "ok"]  # the one cell measured, per night
@@ -81,24 +86,8 @@ ACCURACY_CELLS = (
 
 @pytest.fixture(scope="module")
 def flush_simulation(tmp_path_factory):
-    """Three nights in this Python's environment, subnormals flushed in the benchmark processes from night 2."""
-    workdir = tmp_path_factory.mktemp("flush")
-    command = [
-        sys.executable,
-        str(REPO_ROOT / "scripts" / "simulate_nights.py"),
-        str(workdir),
-        "--nights=3",
-        "--threads-from=0",
-        f"--flush-from={FLUSH_FROM}",
-        "--upgrade-from=0",
-        f"--bench={ACCURACY_CELLS}",
-        f"--python={sys.executable}",
-    ]
-    completed = subprocess.run(command, cwd=REPO_ROOT, text=True, capture_output=True)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    nights = json.loads((workdir / "nights.json").read_text())
-    alerts = {alert["id"]: alert for alert in json.loads((workdir / "alerts.json").read_text())}
-    return nights, alerts
+    """Three nights, subnormals flushed in the benchmark processes from night 2."""
+    return simulate(tmp_path_factory.mktemp("flush"), 3, 0, FLUSH_FROM, ACCURACY_CELLS)
 
 
 def test_a_subnormal_flush_loaded_into_the_process_is_alerted_with_its_cause(flush_simulation):
