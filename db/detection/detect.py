@@ -187,12 +187,13 @@ def detect_alerts(
                 if history.key in new_runs
                 else None
             )
+            zone_runs = None if zone is None else set(history.runs["run_id"].iloc[zone:].tolist())
             found, undone = _detect_environment(
-                history, fields, thresholds, config, summary, analyser, existing, zone
+                history, fields, thresholds, config, summary, analyser, existing, zone, zone_runs
             )
             summary.series += len(history.series)
             summary.points += sum(len(series.values) for series in history.series)
-            _reconcile(session, history, found, undone, existing, summary, zone)
+            _reconcile(session, history, found, undone, existing, summary, zone_runs)
         for environment in changed:
             state = states.get(environment) or DetectionState(
                 machine=environment[0], env_name=environment[1], hardware=environment[2]
@@ -248,14 +249,18 @@ def _detect_environment(
     analyser: _SeriesAnalyser,
     existing: dict[tuple, list[Alert]],
     zone: int | None,
+    zone_runs: set[int] | None,
 ) -> tuple[list[FoundAlert], list[Alert]]:
     """The alerts ``history`` shows, and the stored alerts before ``zone`` that its changes undid.
 
     ``zone``: the first run (index into ``history.runs``) whose changes a pass that
-    read only the end of the history may alert on; None for a whole history.
+    read only the end of the history may alert on, ``zone_runs`` the ids of the runs
+    from there on; both None for a whole history.
     """
-    divisors = _run_wide_divisors(history, fields, config, summary, zone or 0)
-    context_changes = np.cumsum([False] + [_context_changed(a, b) for a, b in itertools.pairwise(fields)])
+    # Runs whose recorded context differs from the run before (anything but the commit).
+    changed = np.array([False] + [_context_changed(a, b) for a, b in itertools.pairwise(fields)], dtype=bool)
+    divisors = _run_wide_divisors(history, changed, config, summary, zone or 0)
+    context_changes = np.cumsum(changed)
     configs: dict[str, DetectionConfig] = {}
     tasks = []
     for series, divisor in zip(history.series, divisors):
@@ -264,7 +269,6 @@ def _detect_environment(
             configs[benchmark] = config_for(benchmark, thresholds, config)
         tasks.append(_series_task(series, divisor, configs[benchmark], context_changes))
     changes = analyser.map(tasks, points=sum(len(series.values) for series in history.series))
-    zone_runs = set() if zone is None else set(history.runs["run_id"].iloc[zone:].tolist())
     found: list[FoundAlert] = []
     undone: list[Alert] = []
     for series, task, series_changes in zip(history.series, tasks, changes):
@@ -274,7 +278,7 @@ def _detect_environment(
             summary.skipped.append(f"{benchmark} {params} on {where}: {series_changes}")
             continue
         earlier: list[Alert] = []
-        if zone is not None:
+        if zone is not None and zone_runs is not None:
             series_changes = [c for c in series_changes if series.columns[task.index[c.after]] >= zone]
             # A zone change back to where an earlier alert started is that alert's
             # resolution, also when an earlier pass already resolved it so (a full
@@ -299,12 +303,15 @@ def _detect_environment(
 
 def _run_wide_divisors(
     history: EnvironmentHistory,
-    fields: list[dict],
+    context_changed: np.ndarray,
     config: DetectionConfig,
     summary: DetectionSummary,
     zone: int = 0,
 ) -> list[np.ndarray]:
-    """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point)."""
+    """Per timing series, the divisor per run that removes run-wide shifts (NaN: drop the point).
+
+    ``context_changed``: per run, whether its recorded context differs from the run before.
+    """
     runs = history.runs
     matrix = np.full((len(history.series), len(runs)), np.nan)
     # Oriented so that a slower runner moves every series up: rates are inverted.
@@ -320,10 +327,7 @@ def _run_wide_divisors(
             matrix[row, series.columns[kept]] = 1 / values if inverted[row] else values
     # A run whose recorded context changed (torch, threads, ...) moved for a known
     # reason: its changes are alerted with that cause, not divided out.
-    same_context = np.array(
-        [True] + [not _context_changed(a, b) for a, b in itertools.pairwise(fields)], dtype=bool
-    )
-    shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=same_context)
+    shifts, divisors = find_run_wide_shifts(matrix, config.min_effect, candidates=~context_changed)
     where = f"{history.machine} / {history.env_name}" + (f" / {history.hardware}" if history.hardware else "")
     summary.run_wide_shifts += [_describe_shift(shift, runs, where) for shift in shifts if shift.run >= zone]
     return [1 / row if flip else row for row, flip in zip(divisors, inverted)]
@@ -530,15 +534,18 @@ def _reconcile(
     undone: list[Alert],
     existing: dict[tuple, list[Alert]],
     summary,
-    zone: int | None,
+    zone_runs: set[int] | None,
 ) -> None:
     """Insert, update and resolve one environment's alerts so that they match ``found``; triage stays.
 
-    With ``zone``, only the stored alerts whose first run after is in it are matched
-    or resolved; of the earlier ones, those in ``undone`` are resolved.
+    With ``zone_runs``, only the stored alerts whose first run after is one of them are
+    matched or resolved; of the earlier ones, those in ``undone`` are resolved.
     """
     run_ids = history.runs["run_id"].to_numpy()
-    in_scope = _in_zone(set(run_ids[zone:].tolist())) if zone is not None else (lambda alert: True)
+
+    def in_scope(alert: Alert) -> bool:
+        return zone_runs is None or alert.run_after_id in zone_runs
+
     by_key = {series.key: series for series in history.series}
     positions: dict[tuple, dict[int, int]] = {}
     matched: set[int] = set()  # id() of the alerts found again (new ones have no database id yet)
@@ -598,11 +605,6 @@ def _reconcile(
                 alert.resolved, alert.resolved_at = True, now
                 summary.resolved += 1
     session.flush()
-
-
-def _in_zone(zone_runs: set[int]):
-    """Whether a stored alert's first run after is one of ``zone_runs``."""
-    return lambda alert: alert.run_after_id in zone_runs
 
 
 def _closest(candidates: list[Alert], item: FoundAlert, positions: dict[int, int]) -> Alert | None:
