@@ -59,8 +59,8 @@ def build_database(directory: Path, commits: int, benchmarks: int) -> str:
     return url
 
 
-def time_page(page: str, repeat: int) -> tuple[float, float]:
-    """Seconds of one cold run and the median of ``repeat`` warm reruns of ``page``."""
+def time_page(page: str, repeat: int, queries: dict[str, dict[str, str]] = QUERIES) -> tuple[float, float]:
+    """Seconds of one cold run and the median of ``repeat`` warm reruns of ``page`` (URL ``queries`` per page)."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -69,7 +69,7 @@ def time_page(page: str, repeat: int) -> tuple[float, float]:
     st.cache_data.clear()
     st.cache_resource.clear()
     app = AppTest.from_file(str(APP_PATH), default_timeout=600)
-    app.query_params.update(QUERIES.get(page, {}))
+    app.query_params.update(queries.get(page, {}))
     app.switch_page(f"views/{page}.py")
     start = time.perf_counter()
     app.run()

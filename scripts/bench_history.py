@@ -205,11 +205,8 @@ def timed(label: str, target: float | None, action: Callable[[], T]) -> T:
 
 def time_pages(url: str, repeat: int) -> None:
     """Each dashboard page in AppTest: one cold run, then the median of ``repeat`` warm reruns."""
-    import streamlit as st
-    from bench_dashboard import PAGES
+    from bench_dashboard import PAGES, time_page
     from streamlit.testing.v1 import AppTest
-
-    from sqrtwatch.dashboard.serve import APP_PATH
 
     os.environ["SQRTWATCH_DB"] = url
     AppTest.from_string("import streamlit as st\nst.write('warm-up')").run()
@@ -217,22 +214,7 @@ def time_pages(url: str, repeat: int) -> None:
         "trends": {"bench": "bench_throughput.Sqrt.time_sqrt", "p.dtype": "float32", "p.size": "100000"}
     }
     for page in PAGES:
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        app = AppTest.from_file(str(APP_PATH), default_timeout=600)
-        app.query_params.update(queries.get(page, {}))
-        app.switch_page(f"views/{page}.py")
-        start = time.perf_counter()
-        app.run()
-        cold = time.perf_counter() - start
-        if app.exception:
-            raise SystemExit(f"{page}: {app.exception[0].message}")
-        warm = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            app.run()
-            warm.append(time.perf_counter() - start)
-        median = statistics.median(warm)
+        cold, median = time_page(page, repeat, queries)
         verdict = "ok" if median < TARGETS_S["page warm"] else "MISSED"
         print(f"page {page:<29} {median:8.2f} s   (target < 1 s)  {verdict}; cold {cold:.2f} s", flush=True)
 
